@@ -265,10 +265,11 @@ func (d *decoder) model(b []byte, m *Model) error {
 			if err := d.wantBytes(f, path, "graph"); err != nil {
 				return err
 			}
-			if m.Graph != nil {
-				return d.errf(path, "more than one graph")
+			// A repeated singular message merges into the first, as
+			// protobuf parsers do.
+			if m.Graph == nil {
+				m.Graph = &Graph{}
 			}
-			m.Graph = &Graph{}
 			if err := d.graph(f.b, m.Graph, "graph"); err != nil {
 				return err
 			}
