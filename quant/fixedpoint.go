@@ -162,7 +162,12 @@ func saturatingShiftLeft(x int32, s int) int32 {
 // Overflow: TensorFlow Lite leaves an overflowing x · 2^Shift undefined; here
 // the left shift saturates, so when |x · 2^Shift| ≥ 2^31 the result keeps the
 // sign of x and has magnitude at least 2^30, far outside any 8-bit output
-// range, which Requantize then clamps.
+// range.
+//
+// This is the reference semantics of gemmlowp and TensorFlow Lite, kept for
+// comparison and compatibility; Requantize uses the single rounding of
+// MultiplyByQuantizedMultiplierSingleRounding, which is as cheap and more
+// accurate.
 func MultiplyByQuantizedMultiplier(x int32, m Multiplier) int32 {
 	if m.Shift > 0 {
 		return SaturatingRoundingDoublingHighMul(saturatingShiftLeft(x, m.Shift), m.M)
@@ -170,17 +175,55 @@ func MultiplyByQuantizedMultiplier(x int32, m Multiplier) int32 {
 	return RoundingDivideByPOT(SaturatingRoundingDoublingHighMul(x, m.M), -m.Shift)
 }
 
+// MultiplyByQuantizedMultiplierSingleRounding returns x · m rounded once:
+// the exact product x · M · 2^(Shift−31) rounded to nearest with ties
+// toward +∞, saturated to the int32 range. It is TensorFlow Lite's
+// MultiplyByQuantizedMultiplier when built with TFLITE_SINGLE_ROUNDING,
+// (x·M + 2^(30−Shift)) >> (31 − Shift) in 64-bit arithmetic, and XNNPACK's
+// "rndnu" requantization. Pure integer arithmetic; nothing overflows for any
+// x and valid m (|x·M| < 2^62).
+//
+// On ARM NEON it is two instructions per four lanes for Shift ≤ 0:
+// SQDMULH (doubling high half, truncated: floor(x·M / 2^31)) then SRSHL by
+// Shift (rounding right shift, ties up), because flooring before a rounding
+// shift by k ≥ 0 bits changes nothing: floor((floor(y) + 2^(k−1)) / 2^k) =
+// floor((y + 2^(k−1)) / 2^k).
+//
+// Requantize uses this rounding rather than the double rounding of
+// MultiplyByQuantizedMultiplier: with realistic ResNet scales (output scales
+// 1e-5 … 0.1, right shifts of 3 to 16 bits) the double rounding of the
+// intermediate SRDHM result disagrees with the correctly rounded product for
+// about 1 element in 400, single rounding only at exact ties.
+func MultiplyByQuantizedMultiplierSingleRounding(x int32, m Multiplier) int32 {
+	total := uint(31 - m.Shift) // in [1, 62] for a valid m
+	v := (int64(x)*int64(m.M) + int64(1)<<(total-1)) >> total
+	if v > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	if v < math.MinInt32 {
+		return math.MinInt32
+	}
+	return int32(v)
+}
+
 // Requantize scales an int32 accumulator by m, adds the output zero point and
-// clamps to [qmin, qmax]: clamp(MultiplyByQuantizedMultiplier(acc, m) +
-// zeroPoint, qmin, qmax). This is the output stage of a quantized
-// convolution or matrix product on the board. A fused ReLU is a raised qmin
-// (qmin = max(qmin, zeroPoint)); ReLU6 also lowers qmax.
+// clamps to [qmin, qmax]:
+// clamp(MultiplyByQuantizedMultiplierSingleRounding(acc, m) + zeroPoint,
+// qmin, qmax). This is the output stage of a quantized convolution or matrix
+// product on the board. A fused ReLU is a raised qmin (qmin = max(qmin,
+// zeroPoint)); ReLU6 also lowers qmax.
+//
+// The result is the correctly rounded (ties toward +∞) value of acc · m plus
+// the zero point, clamped. Compared with ONNX Runtime's real arithmetic
+// (RequantizeReal with the float32 scale m was made from), it differs only
+// where the exact product is a tie (ONNX rounds ties to even) or lies within
+// float32 rounding of one, and then by one step.
 //
 // The clamp is applied before the zero point is added (to [qmin − zeroPoint,
 // qmax − zeroPoint]), so no intermediate overflows for any acc as long as
 // qmin, qmax and zeroPoint lie in [−2^30, 2^30] (8- and 16-bit types do).
 func Requantize(acc int32, m Multiplier, zeroPoint, qmin, qmax int32) int32 {
-	v := MultiplyByQuantizedMultiplier(acc, m)
+	v := MultiplyByQuantizedMultiplierSingleRounding(acc, m)
 	if lo := qmin - zeroPoint; v < lo {
 		v = lo
 	}
