@@ -21,6 +21,7 @@ const (
 	gDictClass                                       // dict subclasses that only hold items (Lightning's AttributeDict)
 	gSet                                             // builtins.set, builtins.frozenset
 	gCodecsEncode                                    // _codecs.encode(str, "latin1"): protocol 2 bytes
+	gBytes                                           // builtins.bytes(): protocol 2 empty bytes
 	gInert                                           // argparse.Namespace, numpy scalars and dtypes, torch.device
 )
 
@@ -50,6 +51,8 @@ var allowed = map[string]globalKind{
 	"__builtin__ set":                                   gSet,
 	"__builtin__ frozenset":                             gSet,
 	"_codecs encode":                                    gCodecsEncode,
+	"__builtin__ bytes":                                 gBytes,
+	"builtins bytes":                                    gBytes,
 	"argparse Namespace":                                gInert,
 	"numpy.core.multiarray scalar":                      gInert,
 	"numpy._core.multiarray scalar":                     gInert,
@@ -225,6 +228,11 @@ func (g *pyGlobal) call(u *unpickler, args *pyTuple) (any, error) {
 			b = append(b, byte(r))
 		}
 		return b, nil
+	case gBytes:
+		if len(a) != 0 {
+			return nil, argsErr(g, args)
+		}
+		return []byte{}, nil
 	case gSize:
 		if len(a) != 1 {
 			return nil, argsErr(g, args)

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -85,48 +86,69 @@ func hashString(s string) string { return "s" + s }
 
 // hashKey gives a comparable form of a hashable Python value, following
 // Python's equality where it matters for checkpoints (1 == 1.0 == True).
-func hashKey(v any, depth int) (string, error) {
-	if depth > 16 {
-		return "", fmt.Errorf("dict key nests deeper than 16 levels")
+func hashKey(v any) (string, error) {
+	var b strings.Builder
+	budget := maxKeyItems
+	if err := writeKey(&b, v, 0, &budget); err != nil {
+		return "", err
+	}
+	return b.String(), nil
+}
+
+// maxKeyItems bounds the values hashed for one dict key: tuples shared
+// through the memo could otherwise make hashing exponential.
+const maxKeyItems = 1024
+
+func writeKey(b *strings.Builder, v any, depth int, budget *int) error {
+	if *budget--; *budget < 0 || depth > 16 {
+		return fmt.Errorf("dict key too large (more than %d values or 16 levels)", maxKeyItems)
 	}
 	switch v := v.(type) {
 	case nil:
-		return "N", nil
+		b.WriteString("N")
 	case string:
-		return hashString(v), nil
+		if depth == 0 {
+			b.WriteString(hashString(v)) // as pyDict.get looks it up
+		} else {
+			b.WriteString("s" + strconv.Itoa(len(v)) + ":" + v)
+		}
 	case bool:
 		if v {
-			return "i1", nil
+			b.WriteString("i1")
+		} else {
+			b.WriteString("i0")
 		}
-		return "i0", nil
 	case int64:
-		return "i" + strconv.FormatInt(v, 10), nil
-	case *big.Int:
-		return "i" + v.String(), nil
+		b.WriteString("i" + strconv.FormatInt(v, 10))
+	case *big.Int: // never fits int64 (see decodeLong), so never equals one
+		b.WriteString("I" + v.Text(16))
 	case float64:
 		if v == math.Trunc(v) && math.Abs(v) < 1<<63 {
-			return "i" + strconv.FormatInt(int64(v), 10), nil
+			b.WriteString("i" + strconv.FormatInt(int64(v), 10))
+		} else {
+			b.WriteString("f" + strconv.FormatFloat(v, 'g', -1, 64))
 		}
-		return "f" + strconv.FormatFloat(v, 'g', -1, 64), nil
 	case []byte:
-		return "y" + string(v), nil
+		b.WriteString("y" + strconv.Itoa(len(v)) + ":")
+		b.Write(v)
 	case *pyTuple:
-		s := "("
+		b.WriteString("(")
 		for _, it := range v.items {
-			k, err := hashKey(it, depth+1)
-			if err != nil {
-				return "", err
+			b.WriteString(",")
+			if err := writeKey(b, it, depth+1, budget); err != nil {
+				return err
 			}
-			s += strconv.Itoa(len(k)) + ":" + k
 		}
-		return s + ")", nil
+		b.WriteString(")")
 	case *pyGlobal:
-		return "g" + v.module + "." + v.name, nil
+		b.WriteString("g" + v.module + "." + v.name)
 	case *tensorRef, *storageRef, *pyObject:
 		// Hashed by identity in Python.
-		return fmt.Sprintf("p%p", v), nil
+		fmt.Fprintf(b, "p%p", v)
+	default:
+		return fmt.Errorf("unhashable dict key of type %s", typeName(v))
 	}
-	return "", fmt.Errorf("unhashable dict key of type %s", typeName(v))
+	return nil
 }
 
 func typeName(v any) string {
@@ -311,7 +333,7 @@ func (u *unpickler) tuple(items []any) (*pyTuple, error) {
 }
 
 func (u *unpickler) setItem(d *pyDict, k, v any) error {
-	h, err := hashKey(k, 0)
+	h, err := hashKey(k)
 	if err != nil {
 		return errf(ErrFormat, "%v", err)
 	}
@@ -479,7 +501,7 @@ func (u *unpickler) run() (any, error) {
 				n, err = u.u8()
 			} else {
 				n, err = u.u32()
-				if err == nil && n > 1<<20 {
+				if err == nil && n > 1024 {
 					return nil, errf(ErrLimit, "pickle LONG4 of %d bytes", n)
 				}
 			}

@@ -385,6 +385,61 @@ def make_good():
     record("resnet50.pth", "torch-zip", "state_dict", "", r50.state_dict(), values=False)
 
 
+# ---------------------------------------------------------------- plain pickles
+
+def canon(v):
+    """The rendering TestPickleValues gives the Go unpickler's values."""
+    if v is None or isinstance(v, bool):
+        return repr(v)
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return "f" + struct.pack(">d", v).hex()
+    if isinstance(v, str):
+        return "s" + v.encode().hex()
+    if isinstance(v, bytes):
+        return "b" + v.hex()
+    if isinstance(v, list):
+        return "[" + ",".join(canon(x) for x in v) + "]"
+    if isinstance(v, tuple):
+        return "(" + ",".join(canon(x) for x in v) + ")"
+    if isinstance(v, dict):
+        return "{" + ",".join(canon(k) + ":" + canon(x) for k, x in v.items()) + "}"
+    if isinstance(v, (set, frozenset)):
+        return "set{" + ",".join(sorted(canon(x) for x in v)) + "}"
+    raise TypeError(type(v))
+
+
+def make_pickles():
+    """Python's own pickler, protocols 2 to 5, on values that use every opcode
+    those protocols write for plain data; gen/pickles/values.canon is the
+    expected rendering."""
+    shared = [1, 2]
+    values = {
+        "ints": [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31 - 1, 2 ** 31, 2 ** 63 - 1, -2 ** 63,
+                 2 ** 64, -2 ** 100, 2 ** 1000],
+        "floats": [0.0, -0.0, 1.5, 1e-300, float("inf"), -float("inf"), float("nan")],
+        "strs": ["", "ascii", "\u00fcn\u00efc\u00f6d\u00e9 \u2713 \U0001d11e", "x" * 300],
+        "bytes": [b"", b"\x00\xff", b"y" * 300],
+        "nested": (1, (2, (3, ())), [], {}, None, True, False),
+        "big_list": list(range(2500)),
+        "big_dict": {str(i): i for i in range(2500)},
+        "sets": [set(), {1, 2, 3}, frozenset({"a"})],
+        "shared": [shared, shared, (shared,)],
+        "ordered": collections.OrderedDict([("b", 1), ("a", [2])]),
+        "odd_keys": {(1, "a"): 2, 3: "int key", None: 0, b"k": 1},
+    }
+    d = os.path.join(GEN, "pickles")
+    os.makedirs(d, exist_ok=True)
+    for proto in (2, 3, 4, 5):
+        data = pickle.dumps(values, protocol=proto)
+        assert canon(pickle.loads(data)) == canon(values)
+        with open(os.path.join(d, "values.p%d.pkl" % proto), "wb") as f:
+            f.write(data)
+    with open(os.path.join(d, "values.canon"), "w") as f:
+        f.write(canon(values))
+
+
 # ---------------------------------------------------------------- bad files
 
 class Evil:
@@ -521,6 +576,7 @@ def main():
     if os.path.exists(PWNED):
         os.remove(PWNED)
     make_good()
+    make_pickles()
     make_bad()
     with open(os.path.join(GEN, "expected.bin"), "wb") as f:
         f.write(blob.getvalue())
