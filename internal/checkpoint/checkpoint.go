@@ -334,8 +334,9 @@ func build(p *parsed, progress func(done, total int64), lim *Limits) (*StateDict
 	if progress != nil {
 		progress(0, readBytes)
 	}
+	var buf []byte
 	for _, s := range storages {
-		if err := readStorage(p.src, s, &done, readBytes, progress); err != nil {
+		if err := readStorage(p.src, s, &buf, &done, readBytes, progress); err != nil {
 			return nil, err
 		}
 	}
@@ -437,8 +438,9 @@ func stripPrefixes(entries []entry) string {
 	}
 }
 
-// readStorage reads and converts a whole storage.
-func readStorage(src source, s *storageRef, done *int64, total int64, progress func(done, total int64)) error {
+// readStorage reads and converts a whole storage through *buf, a buffer
+// shared by the calls.
+func readStorage(src source, s *storageRef, buf *[]byte, done *int64, total int64, progress func(done, total int64)) error {
 	rd, err := src.open(s)
 	if err != nil {
 		return err
@@ -448,10 +450,12 @@ func readStorage(src source, s *storageRef, done *int64, total int64, progress f
 	}
 	s.data = make([]float32, s.numel)
 	const chunk = 1 << 20 // a multiple of every element size
-	buf := make([]byte, min(chunk, s.numel*int64(s.dt.size)))
+	if need := min(chunk, s.numel*int64(s.dt.size)); int64(len(*buf)) < need {
+		*buf = make([]byte, need)
+	}
 	for off := int64(0); off < s.numel; {
-		n := min(int64(len(buf)/s.dt.size), s.numel-off)
-		b := buf[:n*int64(s.dt.size)]
+		n := min(int64(len(*buf)/s.dt.size), s.numel-off)
+		b := (*buf)[:n*int64(s.dt.size)]
 		if _, err := io.ReadFull(rd, b); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return errf(ErrFormat, "storage %q ends early (truncated file?)", s.key)
