@@ -148,6 +148,7 @@ var badFiles = map[string][]string{
 	"negative_size.pth":            {`tensor "w"`, "negative size"},
 	"entry_too_short.pth":          {`storage "0" claims 100 elements`, "holds 160 bytes"},
 	"missing_entry.pth":            {`storage "3" has no entry archive/data/3`},
+	"big_endian.pth":               {`byte order "big" is not supported`},
 	"huge_tensor.pth":              {`tensor "big"`, "1000000000000 elements", "Limits.MaxTensorElements"},
 	"huge_storage.pth":             {`tensor "small"`, "storage claims 2305843009213693952 elements", "Limits.MaxTotalBytes"},
 	"zip_bomb.pth":                 {`zip entry "archive/data.pkl" has 268435456 bytes, more than 67108864`},

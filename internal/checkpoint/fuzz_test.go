@@ -14,7 +14,7 @@ import (
 
 func fuzzLimits() Limits {
 	return Limits{
-		MaxTensorElements: 1 << 20, MaxTotalBytes: 32 << 20, MaxPickleBytes: 1 << 20,
+		MaxTensorElements: 1 << 18, MaxTotalBytes: 1 << 20, MaxPickleBytes: 1 << 20,
 		MaxHeaderBytes: 1 << 20, MaxDepth: 100, MaxStack: 10000, MaxMemo: 10000,
 		MaxObjects: 100000, MaxCompressionRatio: 100,
 	}

@@ -239,7 +239,8 @@ class TorchPickler(pickle.Pickler):
         return None
 
 
-def write_torch_zip(path, obj, storages, archive="archive", proto=2, data_pkl=None, compress=zipfile.ZIP_STORED):
+def write_torch_zip(path, obj, storages, archive="archive", proto=2, data_pkl=None, compress=zipfile.ZIP_STORED,
+                    byteorder=None):
     buf = io.BytesIO()
     TorchPickler(buf, protocol=proto).dump(obj)
     with zipfile.ZipFile(path, "w", compression=compress) as z:
@@ -247,6 +248,8 @@ def write_torch_zip(path, obj, storages, archive="archive", proto=2, data_pkl=No
         for key, raw in storages.items():
             z.writestr(archive + "/data/" + key, raw)
         z.writestr(archive + "/version", "3\n")
+        if byteorder is not None:  # torch 2.x writes it
+            z.writestr(archive + "/byteorder", byteorder)
 
 
 def refused_by_torch(path):
@@ -359,7 +362,7 @@ def make_good():
                                    ("q", Rebuild(st0, 9, (), ())),
                                    ("h", Rebuild(st1, 2, (2, 2), (1, 2)))])
     path = os.path.join(GEN, "crafted.pth")
-    write_torch_zip(path, obj, {"0": raw0, "7": raw1})
+    write_torch_zip(path, obj, {"0": raw0, "7": raw1}, byteorder="little")
     got = torch.load(path)
     record("crafted.pth", "torch-zip", "state_dict", "", got)
 
@@ -500,6 +503,8 @@ def make_bad():
     # loads this one: its tensor shows 60 floats of whatever memory follows the record)
     write_torch_zip(os.path.join(BAD, "entry_too_short.pth"),
                     {"w": Rebuild(st(100), 0, (100,), (1,))}, {"0": f32(40)})
+    write_torch_zip(os.path.join(BAD, "big_endian.pth"),
+                    {"w": Rebuild(st(4), 0, (4,), (1,))}, {"0": np.arange(4, dtype=">f4").tobytes()}, byteorder="big")
     write_torch_zip(os.path.join(BAD, "missing_entry.pth"),
                     {"w": Rebuild(st(4, key="3"), 0, (4,), (1,))}, {"0": f32(4)})
     # 10^12 elements (torch 1.13 loads it, backed by a 64-byte record)
