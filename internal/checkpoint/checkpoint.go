@@ -41,8 +41,8 @@ type StateDict struct {
 	// Tensors maps every key to its tensor.
 	Tensors map[string]*Tensor
 	// Format is the file format: "torch-zip" (torch.save since 1.6),
-	// "torch-legacy" (torch.save with _use_new_zipfile_serialization=False)
-	// or "safetensors".
+	// "torch-legacy" (torch.save with _use_new_zipfile_serialization=False),
+	// "torch-tar" (torch.save before 0.1.10) or "safetensors".
 	Format string
 	// Container tells where the tensors were found: "state_dict" (the file
 	// is the state dict), "fastai" (Learner.save: {'model', 'opt'}),
@@ -175,7 +175,7 @@ func errf(kind error, format string, args ...any) error {
 	return &problem{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
-// Load reads the checkpoint at path: a torch.save file (zip or legacy
+// Load reads the checkpoint at path: a torch.save file (zip, legacy or tar
 // format) or a .safetensors file, recognized by content. It finds the state
 // dict inside the known containers, strips a prefix every key shares
 // ("module.", "model.", "_orig_mod."), and returns every tensor of the state
@@ -254,7 +254,7 @@ func load(r io.ReaderAt, size int64, opt Options) (*StateDict, error) {
 	case bytes.HasPrefix(h, []byte("PK\x03\x04")) || bytes.HasPrefix(h, []byte("PK\x05\x06")):
 		p, err = parseTorchZip(r, size, &lim)
 	case n >= 262 && string(h[257:262]) == "ustar":
-		return nil, errf(ErrUnsupported, "tar-format checkpoint (written by torch before 0.4) is not supported")
+		p, err = parseTorchTar(r, size, &lim)
 	case h[0] == 0x80:
 		p, err = parseTorchLegacy(r, size, &lim)
 	case n >= 9 && h[8] == '{':

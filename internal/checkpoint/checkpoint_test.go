@@ -131,6 +131,8 @@ func TestFixtures(t *testing.T) {
 var badFiles = map[string][]string{
 	"evil_system.pth":              {`pickle global "posix.system" is not allowed`},
 	"evil_system.legacy.pth":       {`pickle global "posix.system" is not allowed`},
+	"evil_system.tar.pth":          {`pickle global "posix.system" is not allowed`},
+	"truncated.tar.pth":            {`tar entry "storages" of 1903 bytes runs past the end`, "truncated file?"},
 	"evil_eval.pth":                {`pickle global "__builtin__.eval" is not allowed`}, // protocol 2 spells builtins so
 	"evil_getattr.pkl":             {`pickle global "__builtin__.getattr" is not allowed`},
 	"whole_model.pth":              {`pickle global "torch.nn.modules.container.Sequential" is not allowed`},
@@ -233,6 +235,7 @@ func TestMaliciousKinds(t *testing.T) {
 		"evil_system.pth":        ErrNotAllowed,
 		"evil_eval.pth":          ErrNotAllowed,
 		"evil_system.legacy.pth": ErrNotAllowed,
+		"evil_system.tar.pth":    ErrNotAllowed,
 		"huge_tensor.pth":        ErrLimit,
 		"zip_bomb_tensor.pth":    ErrLimit,
 		"storage_too_small.pth":  ErrFormat,

@@ -10,6 +10,10 @@
 //     pickles of the magic number, protocol version, system info, the object
 //     and the storage keys, then each storage as an 8-byte little-endian
 //     element count and its elements.
+//   - torch.save's tar format (torch 0.1), read as torch 1.13's torch.load
+//     reads it: entries storages, tensors and pickle. It is tested on files
+//     laid out as torch 0.1's serialization._save wrote them (no torch of
+//     that age runs here) and checked with torch 1.13's torch.load.
 //   - safetensors (https://github.com/huggingface/safetensors): an 8-byte
 //     header length, a JSON header, the data.
 //
@@ -69,7 +73,8 @@
 // panics on tar-format files ("legacy load from tar not implemented") and
 // reads every storage, optimizer state included. Wrapping it would need
 // checks in front of each of these, so this package has its own restricted
-// machine of ~900 lines that only knows what checkpoints use.
+// machine of ~1100 lines (pickle.go, globals.go) that only knows what
+// checkpoints use.
 // github.com/nlpodyssey/safetensors needs the whole file in one []byte, loses
 // the header order and does not convert dtypes; the format is simple enough
 // to read here with limits, progress and conversion.
@@ -77,8 +82,8 @@
 // # Not supported
 //
 // TorchScript archives (torch.jit.save), pickled whole models
-// (torch.save(model)), the tar format of torch before 0.4 and legacy storage
-// views (torch before 1.0), big-endian files, complex, quantized, float8 and
+// (torch.save(model)), storage views (written by torch before 1.0 in the
+// legacy and tar formats), big-endian files, complex, quantized, float8 and
 // unsigned 16/32/64-bit tensors (refused when the state dict holds one), and
 // pickle opcodes of protocols 0 and 1 that torch.save never writes (text
 // INT, STRING, PUT, GET, INST, OBJ…), out-of-band buffers and the extension

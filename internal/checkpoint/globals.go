@@ -13,7 +13,7 @@ const (
 	gRebuildParameter                                // torch._utils._rebuild_parameter
 	gRebuildParameterWithState                       // torch._utils._rebuild_parameter_with_state (torch 2)
 	gRebuildFromTypeV2                               // torch._tensor._rebuild_from_type_v2
-	gTensorType                                      // torch.Tensor, torch.nn.Parameter: arguments of _rebuild_from_type_v2
+	gTensorType                                      // torch.Tensor, torch.nn.Parameter, torch.FloatTensor …: values
 	gStorage                                         // torch.FloatStorage …: persistent-id storage types
 	gDtype                                           // torch.float32 …: a value
 	gSize                                            // torch.Size(tuple)
@@ -69,6 +69,13 @@ var torchDtypes = map[string]bool{
 	"short": true, "int8": true, "uint8": true, "bool": true, "complex64": true, "complex128": true,
 }
 
+// legacyTensorTypes are the tensor classes the tar format names.
+var legacyTensorTypes = map[string]bool{
+	"FloatTensor": true, "DoubleTensor": true, "HalfTensor": true, "BFloat16Tensor": true,
+	"LongTensor": true, "IntTensor": true, "ShortTensor": true, "CharTensor": true,
+	"ByteTensor": true, "BoolTensor": true,
+}
+
 // storageTypes maps torch's storage class names to element types; those
 // without a decode function are real torch types this package does not convert.
 var storageTypes = map[string]*dtype{
@@ -102,6 +109,10 @@ func lookupGlobal(module, name string) (*pyGlobal, error) {
 	if module == "torch" || module == "torch.cuda" {
 		if dt, ok := storageTypes[name]; ok {
 			g.kind, g.dtype = gStorage, dt
+			return g, nil
+		}
+		if legacyTensorTypes[name] {
+			g.kind = gTensorType
 			return g, nil
 		}
 		if module == "torch" && torchDtypes[name] {

@@ -34,6 +34,7 @@ import os
 import pickle
 import struct
 import sys
+import tarfile
 import types
 import zipfile
 
@@ -252,6 +253,64 @@ def write_torch_zip(path, obj, storages, archive="archive", proto=2, data_pkl=No
             z.writestr(archive + "/byteorder", byteorder)
 
 
+STORAGE_TYPES = {torch.float32: torch.FloatStorage, torch.float64: torch.DoubleStorage,
+                 torch.float16: torch.HalfStorage, torch.bfloat16: torch.BFloat16Storage,
+                 torch.int64: torch.LongStorage, torch.int32: torch.IntStorage, torch.int16: torch.ShortStorage,
+                 torch.int8: torch.CharStorage, torch.uint8: torch.ByteStorage, torch.bool: torch.BoolStorage}
+TENSOR_TYPES = {torch.float32: torch.FloatTensor, torch.float64: torch.DoubleTensor, torch.float16: torch.HalfTensor,
+                torch.bfloat16: torch.BFloat16Tensor, torch.int64: torch.LongTensor, torch.int32: torch.IntTensor,
+                torch.int16: torch.ShortTensor, torch.int8: torch.CharTensor, torch.uint8: torch.ByteTensor,
+                torch.bool: torch.BoolTensor}
+
+
+def write_torch_tar(path, obj):
+    """torch.save's tar format (torch 0.1.x), laid out as that version's
+    serialization._save wrote it: a PAX tar of sys_info, pickle (tensors as
+    persistent ids str(key)), tensors (count, then per tensor (key,
+    storage_key, tensor_type), int32 ndim, 4 unused bytes, int64 sizes,
+    strides, offset) and storages (count, then per storage (key, location,
+    storage_type), int64 count, data; then the list of storage views)."""
+    tensors, storages = {}, {}
+
+    class P(pickle.Pickler):
+        def persistent_id(self, o):
+            if torch.is_tensor(o):
+                tensors[id(o)] = o
+                storages[o.storage().data_ptr()] = o
+                return str(id(o))
+            return None
+
+    pk = io.BytesIO()
+    P(pk, protocol=2).dump(obj)
+    skeys = {ptr: 1000 + i for i, ptr in enumerate(storages)}  # ints, like _cdata
+    tn = io.BytesIO()
+    pickle.dump(len(tensors), tn, protocol=2)
+    for key, t in tensors.items():
+        pickle.dump((key, skeys[t.storage().data_ptr()], TENSOR_TYPES[t.dtype]), tn, protocol=2)
+        tn.write(struct.pack("<i", t.dim()) + b"\0\0\0\0")
+        tn.write(struct.pack("<%dq" % t.dim(), *t.shape) + struct.pack("<%dq" % t.dim(), *t.stride()))
+        tn.write(struct.pack("<q", t.storage_offset()))
+    st = io.BytesIO()
+    pickle.dump(len(storages), st, protocol=2)
+    for ptr, t in storages.items():
+        stor = t.storage()
+        pickle.dump((skeys[ptr], "cpu", STORAGE_TYPES[t.dtype]), st, protocol=2)
+        flat = torch.empty(0, dtype=t.dtype).set_(stor, 0, (stor.size(),), (1,))
+        st.write(struct.pack("<q", stor.size()))
+        if stor.size():
+            st.write(flat.view(torch.uint8).numpy().tobytes() if t.dtype != torch.bool
+                     else flat.to(torch.uint8).numpy().tobytes())
+    pickle.dump([], st, protocol=2)
+    info = pickle.dumps(dict(protocol_version=1000, little_endian=True,
+                             type_sizes=dict(short=2, int=4, long=8)), protocol=2)
+    with tarfile.open(path, "w:", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (("sys_info", info), ("pickle", pk.getvalue()),
+                           ("tensors", tn.getvalue()), ("storages", st.getvalue())):
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            tar.addfile(ti, io.BytesIO(data))
+
+
 def refused_by_torch(path):
     try:
         torch.load(path)
@@ -366,6 +425,13 @@ def make_good():
     got = torch.load(path)
     record("crafted.pth", "torch-zip", "state_dict", "", got)
 
+    # torch.save's tar format (torch 0.1.x), checked with torch 1.13's torch.load
+    for stem, sd in (("dtypes", dtype_state_dict()), ("views", view_state_dict())):
+        name = stem + ".tar.pth"
+        write_torch_tar(os.path.join(GEN, name), sd)
+        check_same(os.path.join(GEN, name), sd)
+        record(name, "torch-tar", "state_dict", "", sd)
+
     # safetensors, written from the format's documentation
     st = dtype_state_dict()
     del st["empty1d"]
@@ -465,6 +531,7 @@ def make_bad():
     torch.save({"x": Evil(eval, "__import__('os').system(%r)" % payload)}, os.path.join(BAD, "evil_eval.pth"))
     torch.save({"x": Evil(os.system, payload)}, os.path.join(BAD, "evil_system.legacy.pth"),
                _use_new_zipfile_serialization=False)
+    write_torch_tar(os.path.join(BAD, "evil_system.tar.pth"), {"w": torch.ones(2), "x": Evil(os.system, payload)})
     # __builtin__ getattr (a Python 2 style global), written by hand
     bad("evil_getattr.pkl", b"\x80\x02c__builtin__\ngetattr\nq\x00.")
     # a whole pickled model: its class is not allowed either
@@ -478,6 +545,8 @@ def make_bad():
     bad("truncated.legacy.pth", legacy[: len(legacy) - 10])
     bad("truncated_pickle.legacy.pth", legacy[:200])
     bad("truncated.safetensors", sft[: len(sft) - 3])
+    tarred = open(os.path.join(GEN, "views.tar.pth"), "rb").read()
+    bad("truncated.tar.pth", tarred[: len(tarred) // 2])
     bad("empty.pth", b"")
     bad("garbage.pth", bytes(np.random.RandomState(5).randint(0, 256, 4096).astype(np.uint8)))
     # legacy file whose magic number is off by one
