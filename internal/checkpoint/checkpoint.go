@@ -172,7 +172,7 @@ type problem struct {
 func (e *problem) Error() string { return e.msg }
 
 func errf(kind error, format string, args ...any) error {
-	return &problem{kind: kind, msg: fmt.Sprintf(format, args...)}
+	return &problem{kind: kind, msg: oneLine(fmt.Sprintf(format, args...))}
 }
 
 // Load reads the checkpoint at path: a torch.save file (zip, legacy or tar

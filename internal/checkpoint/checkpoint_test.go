@@ -149,7 +149,7 @@ var badFiles = map[string][]string{
 	"stride_too_large.pth":         {`tensor "w"`, "strides [1 12]", "needs 53 storage elements"},
 	"negative_size.pth":            {`tensor "w"`, "negative size"},
 	"entry_too_short.pth":          {`storage "0" claims 100 elements`, "holds 160 bytes"},
-	"missing_entry.pth":            {`storage "3" has no entry archive/data/3`},
+	"missing_entry.pth":            {`storage "3" has no entry "archive/data/3" in the archive`},
 	"big_endian.pth":               {`byte order "big" is not supported`},
 	"huge_tensor.pth":              {`tensor "big"`, "1000000000000 elements", "Limits.MaxTensorElements"},
 	"huge_storage.pth":             {`tensor "small"`, "storage claims 2305843009213693952 elements", "Limits.MaxTotalBytes"},

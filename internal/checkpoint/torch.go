@@ -87,7 +87,7 @@ func checkEntry(f *zip.File, lim *Limits) error {
 func (z *zipSource) check(s *storageRef) error {
 	f := z.entry("data/" + s.key)
 	if f == nil {
-		return errf(ErrFormat, "storage %q has no entry %sdata/%s in the archive", s.key, z.prefix, s.key)
+		return errf(ErrFormat, "storage %q has no entry %q in the archive", s.key, z.prefix+"data/"+s.key)
 	}
 	if need := uint64(s.numel) * uint64(s.dt.size); f.UncompressedSize64 < need {
 		return errf(ErrFormat, "storage %q claims %d elements of %s (%d bytes), its archive entry holds %d bytes",
@@ -259,7 +259,7 @@ func parseLegacyPickles(buf []byte, r io.ReaderAt, size int64, lim *Limits) (p *
 		return nil, u.short, err
 	}
 	if v, ok := proto.(int64); !ok || v != 1001 {
-		return nil, false, errf(ErrUnsupported, "torch legacy protocol version %v is not supported (only 1001)", proto)
+		return nil, false, errf(ErrUnsupported, "torch legacy protocol version %.40q is not supported (only 1001)", fmt.Sprint(proto))
 	}
 	info, err := next("system info")
 	if err != nil {
