@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -61,7 +62,7 @@ type Options struct {
 	// read so far and the total to read.
 	Progress func(done, total int64)
 	// Limits bounds what a file may make Load allocate; zero fields take
-	// the defaults of DefaultLimits.
+	// the values of DefaultLimits().
 	Limits Limits
 }
 
@@ -91,27 +92,34 @@ type Limits struct {
 	MaxCompressionRatio int64
 }
 
-// DefaultLimits are generous for image classifiers (a ResNet-152 is 240 MB)
-// and still fit a Raspberry Pi's memory.
-var DefaultLimits = Limits{
-	MaxTensorElements:   1 << 30,
-	MaxTotalBytes:       4 << 30,
-	MaxPickleBytes:      64 << 20,
-	MaxHeaderBytes:      100_000_000, // the safetensors reference implementation's limit
-	MaxDepth:            1000,
-	MaxStack:            1 << 20,
-	MaxMemo:             1 << 20,
-	MaxObjects:          1 << 24,
-	MaxCompressionRatio: 100,
+// DefaultLimits returns limits generous for image classifiers (a ResNet-152
+// is 240 MB) that still fit a Raspberry Pi's memory: 4 GiB of tensor data,
+// 1 GiB where int is 32 bits.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxTensorElements:   1 << 30,
+		MaxTotalBytes:       min(4<<30, maxAlloc),
+		MaxPickleBytes:      64 << 20,
+		MaxHeaderBytes:      100_000_000, // the safetensors reference implementation's limit
+		MaxDepth:            1000,
+		MaxStack:            1 << 20,
+		MaxMemo:             1 << 20,
+		MaxObjects:          1 << 24,
+		MaxCompressionRatio: 100,
+	}
 }
 
+// maxAlloc bounds MaxTotalBytes whatever the caller sets, so that no slice
+// length overflows int on 32-bit platforms (GOARCH=arm).
+const maxAlloc = int64(math.MaxInt >> 1)
+
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits
+	d := DefaultLimits()
 	if l.MaxTensorElements > 0 {
 		d.MaxTensorElements = l.MaxTensorElements
 	}
 	if l.MaxTotalBytes > 0 {
-		d.MaxTotalBytes = l.MaxTotalBytes
+		d.MaxTotalBytes = min(l.MaxTotalBytes, maxAlloc)
 	}
 	if l.MaxPickleBytes > 0 {
 		d.MaxPickleBytes = l.MaxPickleBytes

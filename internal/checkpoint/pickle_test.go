@@ -75,7 +75,7 @@ func TestPickleValues(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		lim := DefaultLimits
+		lim := DefaultLimits()
 		u := newUnpickler(data, &lim)
 		v, err := u.load()
 		if err != nil {
@@ -143,7 +143,7 @@ func TestPickleOpcodes(t *testing.T) {
 		{"no STOP", "K\x01", "pickle ends early"},
 		{"long GLOBAL line", "c" + strings.Repeat("a", 2000) + "\nb\n.", "longer than 1024 bytes"},
 	} {
-		lim := DefaultLimits
+		lim := DefaultLimits()
 		u := newUnpickler([]byte(c.pickle), &lim)
 		v, err := u.load()
 		switch {
@@ -167,7 +167,7 @@ func TestPickleHashBudget(t *testing.T) {
 		p += "2\x86" // DUP, TUPLE2
 	}
 	p += "K\x00s."
-	lim := DefaultLimits
+	lim := DefaultLimits()
 	_, err := newUnpickler([]byte(p), &lim).load()
 	if err == nil || !strings.Contains(err.Error(), "dict key too large") {
 		t.Errorf("got %v", err)

@@ -122,6 +122,9 @@ func parseSafetensors(r io.ReaderAt, size int64, lim *Limits) (*parsed, error) {
 			if d < 0 {
 				return nil, errf(ErrFormat, "safetensors: tensor %q has a negative dimension in shape %v", name, shape)
 			}
+			if d > math.MaxInt32 {
+				return nil, errf(ErrLimit, "safetensors: tensor %q has a dimension of %d, more than 2^31-1 (shape %v)", name, d, shape)
+			}
 			if numel, ok = mulCheck(numel, d, math.MaxInt64); !ok {
 				numel = math.MaxInt64
 			}

@@ -76,6 +76,9 @@ func (t *tensorRef) check(name string, lim *Limits) error {
 		if d < 0 || t.stride[i] < 0 {
 			return errf(ErrFormat, "tensor %q has a negative size or stride (shape %v, strides %v)", name, t.shape, t.stride)
 		}
+		if d > math.MaxInt32 {
+			return errf(ErrLimit, "tensor %q has a dimension of %d, more than 2^31-1 (shape %v)", name, d, t.shape)
+		}
 		var ok bool
 		if numel, ok = mulCheck(numel, d, math.MaxInt64); !ok {
 			numel = math.MaxInt64
