@@ -1,8 +1,11 @@
 package checkpoint
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"math"
 	"math/big"
 	"os"
@@ -171,5 +174,49 @@ func TestPickleHashBudget(t *testing.T) {
 	_, err := newUnpickler([]byte(p), &lim).load()
 	if err == nil || !strings.Contains(err.Error(), "dict key too large") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// torch2Pickle is what torch 2's signatures produce for a tensor rebuilt with
+// the 7th (metadata) argument of _rebuild_tensor_v2 and a parameter rebuilt by
+// _rebuild_parameter_with_state, on one 6-element storage. torch 1.13 has
+// neither, so this is hand-made (with Python's pickler and stand-in
+// functions of those names), not written by torch.
+const torch2Pickle = "\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(X\x06\x00\x00\x00v3metaq\x02ctorch._utils\n_rebuild_tensor_v2\nq\x03((X\x07\x00\x00\x00storageq\x04ctorch\nFloatStorage\nq\x05X\x01\x00\x00\x000q\x06X\x03\x00\x00\x00cpuq\x07K\x06tq\x08QK\x01K\x02K\x02\x86q\tK\x01K\x02\x86q\n\x89h\x00)Rq\x0b}q\x0cX\x01\x00\x00\x00mq\rK\x01stq\x0eRq\x0fX\x05\x00\x00\x00paramq\x10ctorch._utils\n_rebuild_parameter_with_state\nq\x11(h\x03((h\x04h\x05h\x06h\x07K\x06tq\x12QK\x00K\x03\x85q\x13K\x02\x85q\x14\x89h\x00)Rq\x15tq\x16Rq\x17\x88h\x00)Rq\x18}q\x19X\x01\x00\x00\x00sq\x1aK\x02stq\x1bRq\x1cu."
+
+// storageSource serves one storage's values from memory.
+type storageSource struct{ data []byte }
+
+func (s storageSource) check(*storageRef) error { return nil }
+
+func (s storageSource) open(*storageRef) (io.Reader, error) { return bytes.NewReader(s.data), nil }
+
+func TestTorch2Rebuilders(t *testing.T) {
+	lim := DefaultLimits()
+	st := &storages{byKey: map[string]*storageRef{}}
+	u := newUnpickler([]byte(torch2Pickle), &lim)
+	u.persistentLoad = func(pid any) (any, error) {
+		it, err := pidItems(pid, 5, "zip")
+		if err != nil {
+			return nil, err
+		}
+		return st.ref(it[1], it[2], it[4])
+	}
+	root, err := u.load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw []byte
+	for _, v := range []float32{0, 1, 2, 3, 4, 5} {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	sd, err := build(&parsed{format: "torch-zip", root: root, src: storageSource{raw}}, nil, &lim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// v3meta: offset 1, size (2, 2), stride (1, 2): [[1, 3], [2, 4]];
+	// param: size (3,), stride (2,): [0, 2, 4].
+	if got := fmt.Sprint(sd.Keys, sd.Tensors["v3meta"].Data, sd.Tensors["param"].Data); got != "[v3meta param] [1 3 2 4] [0 2 4]" {
+		t.Errorf("got %s", got)
 	}
 }

@@ -233,6 +233,18 @@ class Rebuild:
         return (torch._utils._rebuild_tensor_v2, self.args)
 
 
+class RebuildFromType:
+    """A tensor with Python attributes as torch 2.x pickles it:
+    _rebuild_from_type_v2(_rebuild_tensor_v2, torch.Tensor, args, state)."""
+
+    def __init__(self, inner, state):
+        self.inner, self.state = inner, state
+
+    def __reduce__(self):
+        return (torch._tensor._rebuild_from_type_v2,
+                (torch._utils._rebuild_tensor_v2, torch.Tensor, self.inner.args, self.state))
+
+
 class TorchPickler(pickle.Pickler):
     def persistent_id(self, obj):
         if isinstance(obj, Storage):
@@ -419,10 +431,12 @@ def make_good():
     raw1 = torch.tensor([1, 2, 3, 4, 5, 6], dtype=torch.float16).numpy().tobytes()
     obj = collections.OrderedDict([("p", Rebuild(st0, 1, (2, 3), (3, 1), parameter=True)),
                                    ("q", Rebuild(st0, 9, (), ())),
-                                   ("h", Rebuild(st1, 2, (2, 2), (1, 2)))])
+                                   ("h", Rebuild(st1, 2, (2, 2), (1, 2))),
+                                   ("typed", RebuildFromType(Rebuild(st0, 4, (3,), (2,)), {"note": "attr"}))])
     path = os.path.join(GEN, "crafted.pth")
     write_torch_zip(path, obj, {"0": raw0, "7": raw1}, byteorder="little")
     got = torch.load(path)
+    assert got["typed"].tolist() == [4.0, 6.0, 8.0]
     record("crafted.pth", "torch-zip", "state_dict", "", got)
 
     # torch.save's tar format (torch 0.1.x), checked with torch 1.13's torch.load
