@@ -458,21 +458,41 @@ func readStorage(src source, s *storageRef, buf *[]byte, done *int64, total int6
 	}
 	s.data = make([]float32, s.numel)
 	const chunk = 1 << 20 // a multiple of every element size
+	if s.dt == &dtFloat32 && nativeLittleEndian {
+		// The file's bytes are the values: read them in place.
+		return readFull(rd, s, float32Bytes(s.data), done, total, progress)
+	}
 	if need := min(chunk, s.numel*int64(s.dt.size)); int64(len(*buf)) < need {
 		*buf = make([]byte, need)
 	}
 	for off := int64(0); off < s.numel; {
 		n := min(int64(len(*buf)/s.dt.size), s.numel-off)
 		b := (*buf)[:n*int64(s.dt.size)]
-		if _, err := io.ReadFull(rd, b); err != nil {
+		if err := readFull(rd, s, b, done, total, nil); err != nil {
+			return err
+		}
+		s.dt.decode(s.data[off:off+n], b)
+		off += n
+		if progress != nil {
+			progress(*done, total)
+		}
+	}
+	return nil
+}
+
+// readFull fills b from rd in chunks, counting and reporting progress.
+func readFull(rd io.Reader, s *storageRef, b []byte, done *int64, total int64, progress func(done, total int64)) error {
+	const chunk = 1 << 20
+	for len(b) > 0 {
+		n := min(len(b), chunk)
+		if _, err := io.ReadFull(rd, b[:n]); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return errf(ErrFormat, "storage %q ends early (truncated file?)", s.key)
 			}
 			return errf(ErrFormat, "storage %q: %v", s.key, err)
 		}
-		s.dt.decode(s.data[off:off+n], b)
-		off += n
-		*done += int64(len(b))
+		b = b[n:]
+		*done += int64(n)
 		if progress != nil {
 			progress(*done, total)
 		}

@@ -354,3 +354,26 @@ func TestFloat16(t *testing.T) {
 		}
 	}
 }
+
+// TestFloat32InPlace checks that reading float32 storages in place gives the
+// bits that the portable decoder gives (NaN payloads included).
+func TestFloat32InPlace(t *testing.T) {
+	src := make([]byte, 4*4096)
+	for i := range src {
+		src[i] = byte(i*131 + i/7)
+	}
+	binary.LittleEndian.PutUint32(src, 0x7fc00001) // a quiet NaN with a payload
+	binary.LittleEndian.PutUint32(src[4:], 0xff800001)
+	want := make([]float32, 4096)
+	dtFloat32.decode(want, src)
+	got := make([]float32, 4096)
+	if !nativeLittleEndian {
+		t.Fatal("this test expects a little-endian host (amd64, arm, arm64)")
+	}
+	copy(float32Bytes(got), src)
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("value %d: %#08x in place, %#08x decoded", i, math.Float32bits(got[i]), math.Float32bits(want[i]))
+		}
+	}
+}

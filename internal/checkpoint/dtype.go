@@ -3,7 +3,20 @@ package checkpoint
 import (
 	"encoding/binary"
 	"math"
+	"unsafe"
 )
+
+// nativeLittleEndian is true where float32 values in memory have the byte
+// order of the files (amd64, arm, arm64: every Raspberry Pi).
+var nativeLittleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// float32Bytes views f's memory as bytes.
+func float32Bytes(f []float32) []byte {
+	if len(f) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
+}
 
 // dtype is an element type of a stored tensor and its conversion to float32.
 type dtype struct {
@@ -15,8 +28,10 @@ type dtype struct {
 
 var (
 	dtFloat32 = dtype{"float32", 4, func(dst []float32, src []byte) {
+		src = src[:4*len(dst)]
 		for i := range dst {
-			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[4*i:]))
+			dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(src[:4:4]))
+			src = src[4:]
 		}
 	}}
 	dtFloat64 = dtype{"float64", 8, func(dst []float32, src []byte) {
