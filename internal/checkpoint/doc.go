@@ -35,7 +35,11 @@
 // scripts). A prefix that every key has — DataParallel's "module.",
 // Lightning's "model.", torch.compile's "_orig_mod." — is stripped, repeatedly.
 // Entries that are not tensors are ignored. Only the storages of the chosen
-// tensors are read: an optimizer state next to the model costs nothing.
+// tensors are read: an optimizer state next to the model costs nothing, and
+// [Options].Progress counts exactly the bytes that are read. (Neither fastai
+// nor Lightning is installed here: their files are tested as torch.save
+// writes the dicts they build, with Lightning's AttributeDict under its own
+// module name.)
 //
 // # Safety
 //
