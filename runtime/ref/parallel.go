@@ -1,0 +1,99 @@
+package ref
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// parallelJobs runs fn(worker, job) for job = 0..jobs-1 on up to GOMAXPROCS
+// goroutines; worker identifies the goroutine (0..workers-1) so that fn can
+// use per-worker scratch buffers. It returns when every job is done.
+func parallelJobs(jobs int, fn func(worker, job int)) {
+	workers := min(runtime.GOMAXPROCS(0), jobs)
+	if workers <= 1 {
+		for j := 0; j < jobs; j++ {
+			fn(0, j)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func(w int) {
+			defer wg.Done()
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= jobs {
+					return
+				}
+				fn(w, j)
+			}
+		}(w)
+	}
+	wg.Wait()
+}
+
+// numWorkers is the number of goroutines parallelJobs uses at most.
+func numWorkers() int { return runtime.GOMAXPROCS(0) }
+
+// gemmTask is one product C[m x n] (+)= A[m x k] * B[k x n]; c is row-major
+// with leading dimension ldc.
+type gemmTask[T number] struct {
+	m, n, k    int
+	a          matrix[T]
+	b          bPacker[T]
+	c          []T
+	ldc        int
+	accumulate bool
+}
+
+// runGemms computes independent products in parallel, cutting each into
+// blocks of rows and columns so that every worker has several blocks.
+func runGemms[T number](tasks []gemmTask[T]) {
+	type block struct {
+		t              *gemmTask[T]
+		i0, i1, j0, j1 int
+	}
+	var work int
+	for i := range tasks {
+		work += tasks[i].m * tasks[i].n * max(tasks[i].k, 1)
+	}
+	workers := numWorkers()
+	target := 1
+	if work >= 1<<16 && workers > 1 {
+		target = 4 * workers // blocks wanted, for balance
+	}
+	var blocks []block
+	for i := range tasks {
+		t := &tasks[i]
+		if t.m == 0 || t.n == 0 {
+			continue
+		}
+		share := max(1, target*t.m*t.n*max(t.k, 1)/max(work, 1))
+		// Split columns first (B is packed per column panel), then rows.
+		cols := min(share, max(1, t.n/16))
+		rows := min(max(1, share/cols), max(1, t.m/16))
+		cw := roundUp((t.n+cols-1)/cols, gemmNR)
+		rh := roundUp((t.m+rows-1)/rows, gemmMR)
+		for i0 := 0; i0 < t.m; i0 += rh {
+			for j0 := 0; j0 < t.n; j0 += cw {
+				blocks = append(blocks, block{t, i0, min(i0+rh, t.m), j0, min(j0+cw, t.n)})
+			}
+		}
+	}
+	bufs := make([]*gemmBuffers[T], numWorkers())
+	parallelJobs(len(blocks), func(w, j int) {
+		if bufs[w] == nil {
+			bufs[w] = newGemmBuffers[T]()
+		}
+		b := blocks[j]
+		t := b.t
+		a := t.a
+		a.off += b.i0 * a.rs
+		gemmRange(b.i1-b.i0, t.k, b.j0, b.j1, a, t.b, t.c[b.i0*t.ldc:], t.ldc, t.accumulate, bufs[w])
+	})
+}
+
+func roundUp(x, m int) int { return (x + m - 1) / m * m }
