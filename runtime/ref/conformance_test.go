@@ -73,7 +73,7 @@ func TestConformance(t *testing.T) {
 			continue
 		}
 		inScope++
-		if err := runConformanceCase(c); err != nil {
+		if err := runConformanceCase(c, confRtol, confAtol); err != nil {
 			t.Errorf("FAIL %s: %v", c.name, err)
 			continue
 		}
@@ -176,7 +176,7 @@ func dropoutTrains(t *testing.T, dir string, m *onnx.Model, n *onnx.Node) bool {
 	return false
 }
 
-func runConformanceCase(c confCase) error {
+func runConformanceCase(c confCase, rtol, atol float64) error {
 	m, err := onnx.ReadFile(filepath.Join(c.dir, "model.onnx"))
 	if err != nil {
 		return err
@@ -234,7 +234,7 @@ func runConformanceCase(c confCase) error {
 					return err
 				}
 			}
-			if err := compareTensors(got[vi.Name], want, confRtol, confAtol); err != nil {
+			if err := compareTensors(got[vi.Name], want, rtol, atol); err != nil {
 				return fmt.Errorf("%s output %q: %v", filepath.Base(set), vi.Name, err)
 			}
 		}
