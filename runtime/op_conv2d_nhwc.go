@@ -1,0 +1,128 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/piresnet/piresnet/internal/onnx"
+	"github.com/piresnet/piresnet/runtime/internal/qkernel"
+)
+
+// convOp is a quantized 2-D convolution over an NHWC tensor (groups
+// included), or a fully connected layer (fc: a [N, K] input, the rows as
+// pixels of a 1×1 convolution). Weights are packed at load for the model's
+// kernel; per plan it gets an indirection buffer (a zero row of the input
+// zero point for the padding), or reads its input rows directly when the
+// convolution is 1×1 with stride 1.
+type convOp struct {
+	opBase
+	packed *qkernel.PackedConv
+	win    window
+	fc     bool
+	xZero  int32
+	output qkernel.Output
+}
+
+func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeights, win window, fc bool, out qkernel.Output) (*convOp, error) {
+	packed, err := qkernel.Pack(kern, w)
+	if err != nil {
+		return nil, err
+	}
+	kind := "conv"
+	if fc {
+		kind = "fc"
+	}
+	return &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: kern.Name, lowered: true, weights: packed.Bytes()},
+		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out}, nil
+}
+
+type convPlan struct {
+	g      qkernel.ConvGeom
+	zeroID int
+}
+
+func (o *convOp) infer(p *plan) error {
+	d := p.dims[o.in[0]]
+	pc := o.packed
+	var g qkernel.ConvGeom
+	g.Groups, g.OC = pc.Groups, pc.Groups*pc.NC
+	if o.fc {
+		if len(d) != 2 || int(d[1]) != pc.KC {
+			return fmt.Errorf("input dims %v: want [N, %d]", d, pc.KC)
+		}
+		g.N, g.H, g.W, g.C = int(d[0]), 1, 1, int(d[1])
+		g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.OH, g.OW = 1, 1, 1, 1, 1, 1, 1, 1
+		p.dims[o.out[0]] = []int64{d[0], int64(g.OC)}
+	} else {
+		if len(d) != 4 || int(d[1]) != pc.Groups*pc.KC {
+			return fmt.Errorf("input dims %v: want [N, %d, H, W]", d, pc.Groups*pc.KC)
+		}
+		g.N, g.C, g.H, g.W = int(d[0]), int(d[1]), int(d[2]), int(d[3])
+		oh, ow, pad, err := o.win.resolve(g.H, g.W)
+		if err != nil {
+			return err
+		}
+		g.KH, g.KW, g.SH, g.SW, g.DH, g.DW = o.win.kh, o.win.kw, o.win.sh, o.win.sw, o.win.dh, o.win.dw
+		g.PadT, g.PadL, g.OH, g.OW = pad[0], pad[1], oh, ow
+		p.dims[o.out[0]] = []int64{d[0], int64(g.OC), int64(oh), int64(ow)}
+	}
+	if err := g.Check(); err != nil {
+		return err
+	}
+	st := &convPlan{g: g, zeroID: -1}
+	if !g.Pointwise() {
+		st.zeroID = p.addRegion(g.C+qkernel.XSlack, byte(o.xZero))
+	}
+	p.macs += g.MACs()
+	p.setState(st)
+	return nil
+}
+
+func (o *convOp) build(p *plan) (step, error) {
+	st := p.getState().(*convPlan)
+	g := st.g
+	k := o.packed.Kernel
+	s := &convStep{pc: o.packed, g: g, xOff: p.off[o.in[0]], yOff: p.off[o.out[0]], out: &o.output, mr: k.MR, nr: k.NR, nPix: 1, nCh: 1}
+	if st.zeroID >= 0 {
+		s.ind = make([]int32, g.IndirectionLen())
+		g.BuildIndirection(s.ind, s.xOff, p.regionOff(st.zeroID))
+		p.indirection += 4 * len(s.ind)
+	} else {
+		s.pw = true
+	}
+	if p.threads > 1 && g.Groups < 4*p.threads {
+		want := (4*p.threads + g.Groups - 1) / g.Groups
+		s.nPix = partsFor(g.Pixels(), k.MR, want, 1)
+		if s.nPix < want {
+			s.nCh = partsFor(g.NC(), k.NR, (want+s.nPix-1)/s.nPix, 1)
+		}
+	}
+	return s, nil
+}
+
+type convStep struct {
+	pc         *qkernel.PackedConv
+	g          qkernel.ConvGeom
+	ind        []int32
+	xOff, yOff int
+	pw         bool
+	out        *qkernel.Output
+	mr, nr     int
+	nPix, nCh  int
+}
+
+func (s *convStep) tasks() int { return s.g.Groups * s.nPix * s.nCh }
+
+func (s *convStep) run(rs *runState, task, _ int) {
+	per := s.nPix * s.nCh
+	grp, r := task/per, task%per
+	p0, p1 := splitRange(s.g.Pixels(), s.nPix, s.mr, r/s.nCh)
+	n0, n1 := splitRange(s.g.NC(), s.nCh, s.nr, r%s.nCh)
+	if p0 >= p1 || n0 >= n1 {
+		return
+	}
+	if s.pw {
+		s.pc.RunGEMM(grp, p0, p1, n0, n1, rs.arena, s.xOff, s.g.C, rs.arena, s.yOff, s.g.OC, s.out)
+	} else {
+		s.pc.RunIGEMM(grp, p0, p1, n0, n1, s.ind, rs.arena, rs.arena, s.yOff, s.g.OC, s.out)
+	}
+}
