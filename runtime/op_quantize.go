@@ -43,13 +43,13 @@ func (o *quantizeOp) build(p *plan) (step, error) {
 }
 
 type quantizeStep struct {
-	in, y     int
-	scale     float32
-	zp        int32
-	nhwc      bool
-	planes    int // N·C (NCHW planes), or 1
-	plane, c  int
-	parts     int
+	in, y    int
+	scale    float32
+	zp       int32
+	nhwc     bool
+	planes   int // N·C (NCHW planes), or 1
+	plane, c int
+	parts    int
 }
 
 func (s *quantizeStep) tasks() int { return s.parts }
@@ -103,8 +103,8 @@ func (o *dequantizeOp) build(p *plan) (step, error) {
 // layout describes how to walk a tensor in ONNX order: for rank 4, NCHW
 // planes read with stride C from the NHWC arena.
 type layout struct {
-	nhwc         bool
-	n, c, hw     int
+	nhwc     bool
+	n, c, hw int
 }
 
 func layoutOf(d []int64) layout {
