@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: sets up a fresh machine (Debian packages, ONNX Runtime
+# from npm), generates the fixtures with Debian's torch and onnx, and runs
+# every test: native, pure Go, arm64 and arm under qemu, bounded fuzzing,
+# cross-builds. Run from anywhere; takes ~20-30 minutes on 2 cores.
+#
+#   ./scripts/test.sh            everything
+#   ./scripts/test.sh quick      native tests only (fixtures must exist)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-all}
+export GOFLAGS=${GOFLAGS:-}
+step() { printf '\n=== %s (%s)\n' "$*" "$(date +%T)"; }
+
+if [ "$mode" = all ]; then
+  step setup
+  ./scripts/setup.sh
+
+  step fixtures
+  for s in $(ls */testdata/make_fixtures.sh internal/*/testdata/make_fixtures.sh \
+                runtime/*/testdata/make_fixtures.sh testdata/*/make_fixtures.sh 2>/dev/null); do
+    echo "--- $s"
+    "$s"
+  done
+fi
+
+step "gofmt and go vet"
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
+go vet ./...
+
+step "go test (native)"
+go test -count=1 ./...
+[ "$mode" = quick ] && exit 0
+
+step "go test -race (runtime, camera)"
+go test -count=1 -race -short ./runtime/ ./internal/camera/
+
+./scripts/test-cross.sh
+./scripts/fuzz.sh 20s
+
+step "release builds"
+./scripts/build-release.sh
+echo
+echo "all tests passed"
