@@ -38,6 +38,9 @@ type Reconnect struct {
 	Name    string
 	Open    func(ctx context.Context) (Source, error)
 	EOFEnds bool
+	// Once marks a source that cannot be reopened (stdin): a break ends
+	// the stream with its error instead of reconnecting.
+	Once bool
 	// Initial and Max bound the backoff: Initial, 2·Initial, … up to Max
 	// (defaults 250 ms and 8 s). It resets when a frame arrives.
 	Initial, Max time.Duration
@@ -156,6 +159,9 @@ func (r *Reconnect) Next(ctx context.Context) (Frame, error) {
 		}
 		if err == io.EOF {
 			err = errors.New("end of stream")
+		}
+		if r.Once {
+			return Frame{}, err
 		}
 		r.broken = true
 		r.attempt++

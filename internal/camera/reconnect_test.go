@@ -116,3 +116,18 @@ func TestReconnectCancel(t *testing.T) {
 		t.Fatal("Next did not return on cancel")
 	}
 }
+
+// Stdin cannot be reopened: a read error ends the stream with it.
+func TestReconnectOnce(t *testing.T) {
+	opens := 0
+	r := &Reconnect{Name: "stdin", Once: true, EOFEnds: true, Open: func(ctx context.Context) (Source, error) {
+		opens++
+		return &listSource{frames: 1, end: errors.New("read /dev/stdin: input/output error")}, nil
+	}}
+	if _, err := r.Next(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Next(context.Background()); err == nil || opens != 1 {
+		t.Errorf("err %v after %d opens", err, opens)
+	}
+}
