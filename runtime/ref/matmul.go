@@ -43,15 +43,14 @@ func matmulShapes(a, b []int64) (matmulShape, error) {
 	if _, err := shapeSize(s.out); err != nil {
 		return s, err
 	}
-	if s.bVector {
-		s.out = s.out[:len(s.out)-1]
+	out := append([]int64{}, batch...)
+	if !s.aVector {
+		out = append(out, int64(s.m))
 	}
-	if s.aVector {
-		s.out = append(s.out[:len(s.out)-2], s.out[len(s.out)-1:]...)
-		if s.bVector {
-			s.out = s.out[:len(batch)]
-		}
+	if !s.bVector {
+		out = append(out, int64(s.n))
 	}
+	s.out = out
 	return s, nil
 }
 

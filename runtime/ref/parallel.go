@@ -19,10 +19,21 @@ func parallelJobs(jobs int, fn func(worker, job int)) {
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	var once sync.Once
+	var crash any
 	wg.Add(workers)
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			defer wg.Done()
+			defer func() {
+				// A panic in a worker would kill the process; hand it to
+				// the caller's goroutine instead (Run turns it into an
+				// error).
+				if r := recover(); r != nil {
+					once.Do(func() { crash = r })
+					next.Store(int64(jobs))
+				}
+			}()
 			for {
 				j := int(next.Add(1)) - 1
 				if j >= jobs {
@@ -33,6 +44,9 @@ func parallelJobs(jobs int, fn func(worker, job int)) {
 		}(w)
 	}
 	wg.Wait()
+	if crash != nil {
+		panic(crash)
+	}
 }
 
 // numWorkers is the number of goroutines parallelJobs uses at most.

@@ -165,7 +165,7 @@ func Compile(m *onnx.Model) (*Program, error) {
 			}
 			return nil, fmt.Errorf("ref: node %s: %v", n, err)
 		}
-		k, err := def.build(n, opset)
+		k, err := safeBuild(def, n, opset)
 		if err != nil {
 			return nil, fmt.Errorf("ref: node %s: %v", n, err)
 		}
@@ -346,7 +346,7 @@ func (p *Program) Run(inputs map[string]*onnx.Tensor) (map[string]*onnx.Tensor, 
 			}
 			in = append(in, vals[s])
 		}
-		out, err := st.k.run(in)
+		out, err := safeRun(st.k, in)
 		if err == nil {
 			err = checkOutputs(st, out)
 		}
@@ -481,4 +481,19 @@ func declShape(dims []onnx.Dim) string {
 		parts[i] = d.String()
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// errInternal marks a kernel that panicked: a bug in this package, turned
+// into an error so that a malformed model cannot crash the caller. Tests
+// fail on it.
+const errInternal = "internal error"
+
+// safeRun runs a kernel, turning a panic into an error.
+func safeRun(k kernel, in []*onnx.Tensor) (out []*onnx.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s: %v", errInternal, r)
+		}
+	}()
+	return k.run(in)
 }

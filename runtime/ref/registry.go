@@ -147,7 +147,7 @@ func RunNode(n *onnx.Node, opset int64, inputs []*onnx.Tensor) ([]*onnx.Tensor, 
 	if err != nil {
 		return nil, fmt.Errorf("ref: node %s: %v", n, err)
 	}
-	k, err := def.build(n, opset)
+	k, err := safeBuild(def, n, opset)
 	if err != nil {
 		return nil, fmt.Errorf("ref: node %s: %v", n, err)
 	}
@@ -174,7 +174,7 @@ func runKernel(n *onnx.Node, k kernel, inputs []*onnx.Tensor) ([]*onnx.Tensor, e
 			return nil, fmt.Errorf("input %d (%q): %v", i, n.Inputs[i], err)
 		}
 	}
-	out, err := k.run(inputs)
+	out, err := safeRun(k, inputs)
 	if err != nil {
 		return nil, err
 	}
@@ -209,3 +209,13 @@ func numOutputs(n *onnx.Node) int {
 
 // wantOutput reports whether output i of the node is named.
 func wantOutput(n *onnx.Node, i int) bool { return i < len(n.Outputs) && n.Outputs[i] != "" }
+
+// safeBuild builds a kernel, turning a panic into an error (see safeRun).
+func safeBuild(def opDef, n *onnx.Node, opset int64) (k kernel, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			k, err = nil, fmt.Errorf("%s: %v", errInternal, r)
+		}
+	}()
+	return def.build(n, opset)
+}
