@@ -293,8 +293,11 @@ func readImage(in input) (image.Image, error) {
 		return nil, errors.New("empty")
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(err, image.ErrFormat) {
+		return nil, errors.New("not a JPEG or PNG image")
+	}
 	if err != nil {
-		return nil, fmt.Errorf("not a JPEG or PNG image (%v)", err)
+		return nil, err
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
 		return nil, fmt.Errorf("%s of %dx%d pixels is beyond the %d-megapixel limit", format, cfg.Width, cfg.Height, maxImagePixels>>20)

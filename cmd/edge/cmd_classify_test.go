@@ -210,8 +210,8 @@ func TestClassifyFailures(t *testing.T) {
 	writeImage(t, good, solid(200, 4, 4))
 	os.WriteFile(filepath.Join(dir, "empty.jpg"), nil, 0o644)
 	os.WriteFile(filepath.Join(dir, "junk.jpg"), []byte("GIF89a? no"), 0o644)
-	// A PNG header claiming 100000 x 100000 pixels.
-	ihdr := []byte("IHDR\x00\x01\x86\xa0\x00\x01\x86\xa0\x08\x00\x00\x00\x00")
+	// A PNG header claiming 9000 x 9000 pixels.
+	ihdr := []byte("IHDR\x00\x00\x23\x28\x00\x00\x23\x28\x08\x00\x00\x00\x00")
 	huge := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0d"), ihdr...)
 	huge = binary.BigEndian.AppendUint32(huge, crc32.ChecksumIEEE(ihdr))
 	os.WriteFile(filepath.Join(dir, "huge.png"), huge, 0o644)
@@ -230,7 +230,7 @@ func TestClassifyFailures(t *testing.T) {
 		"missing.jpg: no such file",
 		"empty.jpg: empty",
 		"junk.jpg: not a JPEG or PNG image",
-		"huge.png: png of 100000x100000 pixels is beyond the 64-megapixel limit",
+		"huge.png: png of 9000x9000 pixels is beyond the 64-megapixel limit",
 		"nothing*.png: no file matches",
 		"emptydir: folder holds no .jpg, .jpeg or .png files",
 		"edge classify: 6 input(s) failed",
