@@ -1,0 +1,240 @@
+// Command export turns a PyTorch or fastai ResNet checkpoint into an ONNX
+// model, without Python:
+//
+//	export [flags] CHECKPOINT -o MODEL.onnx
+//
+// (export is also a shell builtin: run it as ./bin/export or go run
+// ./cmd/export.) The work is done by package convert/export; this file reads
+// the flags, reports progress on standard error and prints a summary on
+// standard output.
+//
+// Exit statuses (internal/cli): 0 success, 2 usage error (bad flag, missing
+// argument, labels that do not match the classes), 3 bad checkpoint
+// (unreadable, malformed, refused, or no known ResNet), 4 other failure
+// (writing the output).
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"github.com/piresnet/piresnet/convert/export"
+	"github.com/piresnet/piresnet/internal/checkpoint"
+	"github.com/piresnet/piresnet/internal/cli"
+	"github.com/piresnet/piresnet/internal/modelmeta"
+	"github.com/piresnet/piresnet/internal/onnx"
+)
+
+const usage = `Usage: export [flags] CHECKPOINT -o MODEL.onnx
+
+Reads a PyTorch checkpoint (torch.save zip or legacy, fastai learn.save,
+Lightning, DataParallel, safetensors), recognizes the ResNet in it and writes
+an ONNX model with dynamic batch, height and width.
+
+Families (--arch):
+%s
+Flags:
+%s`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	err := runErr(args, stdout, stderr)
+	if err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return cli.ExitOK
+		}
+		msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+		fmt.Fprintf(stderr, "export: %s\n", strings.TrimPrefix(msg, "export: "))
+	}
+	return cli.Code(err)
+}
+
+type flags struct {
+	output, arch, labels, mean, std, inputSize string
+	keepBN                                     bool
+	opset                                      int
+	quiet                                      bool
+}
+
+func newFlagSet(f *flags) *pflag.FlagSet {
+	fs := pflag.NewFlagSet("export", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.StringVarP(&f.output, "output", "o", "", "ONNX file to write (required)")
+	fs.StringVar(&f.arch, "arch", "auto", "architecture: auto, a family ("+strings.Join(export.FamilyKeys(), ", ")+"), a model name to confirm (resnet50, xresnet34, …), or book:stem=S-S…,stages=S-S… to set the book ResNet's strides")
+	fs.StringVar(&f.labels, "labels", "", "file with the class names, one a line (default class_0, class_1, …)")
+	fs.StringVar(&f.mean, "mean", "", "per-channel mean after scaling pixels to [0,1], comma-separated (default ImageNet's for 3 channels; required otherwise)")
+	fs.StringVar(&f.std, "std", "", "per-channel standard deviation, comma-separated (default ImageNet's for 3 channels; required otherwise)")
+	fs.StringVar(&f.inputSize, "input-size", "224x224", "suggested input size HxW written to the metadata (the model takes any size)")
+	fs.BoolVar(&f.keepBN, "keep-bn", false, "keep BatchNorm as BatchNormalization nodes instead of folding it into convolutions and Linear layers")
+	fs.IntVar(&f.opset, "opset", export.DefaultOpset, fmt.Sprintf("ONNX opset version (%d to %d)", export.MinOpset, export.MaxOpset))
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success")
+	return fs
+}
+
+func printUsage(w io.Writer, fs *pflag.FlagSet) {
+	var fam strings.Builder
+	for _, f := range export.Families {
+		fmt.Fprintf(&fam, "  %-15s %s\n", f.Key, f.Description)
+	}
+	fmt.Fprintf(w, usage, fam.String(), fs.FlagUsages())
+}
+
+func runErr(args []string, stdout, stderr io.Writer) error {
+	var f flags
+	fs := newFlagSet(&f)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			printUsage(stdout, fs)
+			return err
+		}
+		return cli.Usage("%v (run 'export --help')", err)
+	}
+	if fs.NArg() != 1 {
+		return cli.Usage("want one CHECKPOINT argument, have %d (run 'export --help')", fs.NArg())
+	}
+	if f.output == "" {
+		return cli.Usage("no output file: give -o MODEL.onnx")
+	}
+	in := fs.Arg(0)
+	opt := export.Options{Arch: f.arch, KeepBN: f.keepBN, Opset: f.opset}
+	var err error
+	if f.labels != "" {
+		if opt.Labels, err = readLabels(f.labels); err != nil {
+			return cli.Usage("%v", err)
+		}
+	}
+	if f.mean != "" {
+		if opt.Mean, err = modelmeta.ParseFloats(f.mean); err != nil {
+			return cli.Usage("--mean: %v", err)
+		}
+	}
+	if f.std != "" {
+		if opt.Std, err = modelmeta.ParseFloats(f.std); err != nil {
+			return cli.Usage("--std: %v", err)
+		}
+	}
+	if opt.InputHeight, opt.InputWidth, err = modelmeta.ParseSize(f.inputSize); err != nil {
+		return cli.Usage("--input-size: %v", err)
+	}
+
+	var bar *cli.Progress
+	step := ""
+	opt.Progress = func(s string, done, total int64) {
+		if s != step {
+			bar.Done()
+			bar, step = nil, s
+		}
+		if bar == nil {
+			if !cli.IsTerminal(stderr) || total < 16<<20 || f.quiet {
+				return
+			}
+			bar = cli.NewProgress(stderr, s+" "+in, total, "B")
+		}
+		bar.Set(done)
+	}
+	m, sum, err := export.ExportFile(in, opt)
+	bar.Done()
+	if err != nil {
+		return classify(in, err)
+	}
+	if err := onnx.WriteFile(f.output, m); err != nil {
+		return &cli.Error{Code: cli.ExitFailure, Err: fmt.Errorf("%s: %v", f.output, strings.TrimPrefix(err.Error(), "onnx: "))}
+	}
+	if !f.quiet {
+		printSummary(stdout, sum, f.output)
+	}
+	return nil
+}
+
+// classify gives an error its exit status: bad options are usage errors,
+// everything about the checkpoint is a bad-model error.
+func classify(in string, err error) error {
+	var ce *checkpoint.Error
+	switch {
+	case errors.Is(err, export.ErrOption), errors.Is(err, export.ErrArch):
+		return cli.Usage("%s: %v", in, unwrapFile(err))
+	case errors.As(err, &ce), errors.Is(err, export.ErrUnrecognized):
+		return cli.BadModel(err)
+	}
+	return cli.BadModel(err) // a checkpoint whose values cannot be exported (non-finite, negative variance)
+}
+
+func unwrapFile(err error) error {
+	var fe *export.FileError
+	if errors.As(err, &fe) {
+		return fe.Err
+	}
+	return err
+}
+
+// readLabels reads one label a line; blank lines at the end are ignored, a
+// blank line elsewhere is an error.
+func readLabels(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--labels %s: %v", path, errors.Unwrap(err))
+	}
+	defer f.Close()
+	var labels []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		labels = append(labels, strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff")))
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--labels %s: %v", path, err)
+	}
+	for len(labels) > 0 && labels[len(labels)-1] == "" {
+		labels = labels[:len(labels)-1]
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("--labels %s: no labels", path)
+	}
+	for i, l := range labels {
+		if l == "" {
+			return nil, fmt.Errorf("--labels %s: line %d is empty", path, i+1)
+		}
+	}
+	return labels, nil
+}
+
+func printSummary(w io.Writer, s *export.Summary, out string) {
+	labels := strings.Join(s.Labels, ", ")
+	if len(s.Labels) > 6 {
+		labels = strings.Join(s.Labels[:5], ", ") + fmt.Sprintf(", … (%d)", len(s.Labels))
+	}
+	prefix := ""
+	if s.StrippedPrefix != "" {
+		prefix = fmt.Sprintf(", prefix %q stripped", s.StrippedPrefix)
+	}
+	bn := fmt.Sprintf("%d BatchNorm folded", s.FoldedBN)
+	fmt.Fprintf(w, "architecture  %s (%s)\n", s.Architecture, s.Structure)
+	fmt.Fprintf(w, "checkpoint    %s, %s%s\n", s.Format, s.Container, prefix)
+	fmt.Fprintf(w, "parameters    %s\n", grouped(s.Params))
+	fmt.Fprintf(w, "MACs          %.2f G at 224x224\n", float64(s.MACs224)/1e9)
+	fmt.Fprintf(w, "input         %d channel(s), mean %s, std %s\n", s.InChannels, modelmeta.FormatFloats(s.Mean), modelmeta.FormatFloats(s.Std))
+	fmt.Fprintf(w, "classes       %d: %s\n", s.Classes, labels)
+	fmt.Fprintf(w, "wrote         %s (opset %d, %s)\n", out, s.Opset, bn)
+}
+
+func grouped(n int64) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
