@@ -6,7 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"runtime"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
 	"text/tabwriter"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/piresnet/piresnet/boards"
 	"github.com/piresnet/piresnet/internal/cli"
+	"github.com/piresnet/piresnet/runtime"
 )
 
 func init() {
@@ -62,8 +63,13 @@ type binaryInfo struct {
 	Target   string          `json:"target"` // "linux/arm64", "linux/arm GOARM=6"
 	Features boards.Features `json:"features"`
 	Flags    []string        `json:"cpu_flags"` // the features that matter, as x/sys/cpu names them
-	Kernels  string          `json:"kernels"`
-	Threads  int             `json:"threads"`
+	// Planned is the kernel family this CPU calls for (boards.KernelFamily);
+	// Kernels the family the runtime in this build runs: the planned one
+	// if the runtime has it, else generic.
+	Planned        string   `json:"planned_kernels"`
+	Kernels        string   `json:"kernels"`
+	RuntimeKernels []string `json:"runtime_kernels"` // runtime.KernelNames()
+	Threads        int      `json:"threads"`
 }
 
 type boardReportT struct {
@@ -76,7 +82,7 @@ type boardReportT struct {
 // thisBinary reads the CPU features once (golang.org/x/sys/cpu) for the
 // binary's own architecture.
 func thisBinary() binaryInfo {
-	b := binaryInfo{Target: runtime.GOOS + "/" + runtime.GOARCH}
+	b := binaryInfo{Target: goruntime.GOOS + "/" + goruntime.GOARCH}
 	var f boards.Features
 	var flags []string
 	add := func(name string, ok bool) {
@@ -84,7 +90,7 @@ func thisBinary() binaryInfo {
 			flags = append(flags, name)
 		}
 	}
-	switch runtime.GOARCH {
+	switch goruntime.GOARCH {
 	case "arm64":
 		f.NEON, f.DotProduct = cpu.ARM64.HasASIMD, cpu.ARM64.HasASIMDDP
 		add("asimd", cpu.ARM64.HasASIMD)
@@ -106,8 +112,25 @@ func thisBinary() binaryInfo {
 		add("avxvnni", cpu.X86.HasAVXVNNI)
 	}
 	b.Features, b.Flags = f, flags
-	b.Kernels = boards.KernelFamily(runtime.GOARCH, f)
+	b.Planned = boards.KernelFamily(goruntime.GOARCH, f)
+	b.RuntimeKernels = runtime.KernelNames()
+	b.Kernels = boards.KernelsGeneric
+	if runtimeHas(b.RuntimeKernels, b.Planned) {
+		b.Kernels = b.Planned
+	}
 	return b
+}
+
+// runtimeHas reports whether the runtime's kernel list (entries "name
+// (isa, …)", "[not on this CPU]" marking those this CPU cannot run) has a
+// kernel of the family that runs here.
+func runtimeHas(names []string, family string) bool {
+	for _, k := range names {
+		if strings.Contains(k, " ("+family+",") && !strings.Contains(k, "[not on this CPU]") {
+			return true
+		}
+	}
+	return false
 }
 
 // goarm reports the GOARM level the binary was built for ("6", "7"),
@@ -125,7 +148,7 @@ func goarm() string {
 }
 
 func boardReport(root fs.FS, live bool) boardReportT {
-	res := boards.Detect(root, runtime.GOARCH)
+	res := boards.Detect(root, goruntime.GOARCH)
 	rep := boardReportT{Result: res, Binary: thisBinary()}
 	rep.Binary.Threads = res.Threads
 	if live {
@@ -137,8 +160,8 @@ func boardReport(root fs.FS, live bool) boardReportT {
 	}
 	prof := res.Profile
 	if prof.GOARCH != "" && !sameTarget(prof, rep.Binary.Target) && live {
-		rep.Advice = append(rep.Advice, fmt.Sprintf("this board runs best with the %s binary (%s kernels); this one is %s (%s kernels)",
-			prof.Target(), res.Kernels, rep.Binary.Target, rep.Binary.Kernels))
+		rep.Advice = append(rep.Advice, fmt.Sprintf("this board runs best with the %s binary (%s kernels); this one is %s",
+			prof.Target(), res.Kernels, rep.Binary.Target))
 	}
 	if live && res.CPU.Arch == "arm" && prof.GOARCH == "arm64" {
 		rep.Advice = append(rep.Advice, "the kernel is 32-bit: a 64-bit Raspberry Pi OS is needed for the arm64 binary and its NEON kernels")
@@ -192,7 +215,12 @@ func printBoard(w io.Writer, r boardReportT) {
 		fmt.Fprintf(tw, "cpu:\t%d x %s (%s)\n", cores, core, r.CPU.Arch)
 	}
 	fmt.Fprintf(tw, "recommended binary:\t%s, %s kernels\n", p.Target(), r.Kernels)
-	fmt.Fprintf(tw, "this binary:\t%s, %s kernels (cpu: %s)\n", r.Binary.Target, r.Binary.Kernels, orNone(r.Binary.Flags))
+	now := r.Binary.Kernels + " kernels"
+	if r.Binary.Planned != r.Binary.Kernels {
+		now += fmt.Sprintf(" (%s once the runtime has them)", r.Binary.Planned)
+	}
+	fmt.Fprintf(tw, "this binary:\t%s, %s (cpu: %s)\n", r.Binary.Target, now, orNone(r.Binary.Flags))
+	fmt.Fprintf(tw, "runtime kernels:\t%s\n", strings.Join(r.Binary.RuntimeKernels, "; "))
 	fmt.Fprintf(tw, "threads:\t%d\n", r.Threads)
 	fmt.Fprintf(tw, "suggested input:\t%dx%d\n", p.InputH, p.InputW)
 	if r.RPiPresent != nil {

@@ -67,7 +67,8 @@ func TestBoardJSON(t *testing.T) {
 	if !r.Pi || r.Revision.Code != 0xd04170 || r.Profile.ID != "pi5" || !r.Profile.DotProduct || r.Kernels != "neondot" {
 		t.Errorf("%+v", r)
 	}
-	if r.Binary.Kernels != boards.KernelFamily(runtime.GOARCH, r.Binary.Features) {
+	if r.Binary.Planned != boards.KernelFamily(runtime.GOARCH, r.Binary.Features) || len(r.Binary.RuntimeKernels) == 0 ||
+		r.Binary.Kernels != r.Binary.Planned && r.Binary.Kernels != "generic" {
 		t.Errorf("binary %+v", r.Binary)
 	}
 }
@@ -104,5 +105,14 @@ func TestBoardErrors(t *testing.T) {
 		if code != cli.ExitUsage || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, %q", args, code, stderr)
 		}
+	}
+}
+
+func TestRuntimeHas(t *testing.T) {
+	names := []string{"convU8S8_2x6c1_swar64 (generic, 2x6 tiles, 1 input channels per step)",
+		"convU8S8_4x16c4_neondot (neondot, 4x16 tiles, 4 input channels per step) [not on this CPU]",
+		"convU8S8_4x8c8_neon (neon, 4x8 tiles, 8 input channels per step)"}
+	if !runtimeHas(names, "generic") || !runtimeHas(names, "neon") || runtimeHas(names, "neondot") || runtimeHas(names, "avx2") {
+		t.Error("runtimeHas")
 	}
 }
