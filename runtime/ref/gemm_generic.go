@@ -9,8 +9,8 @@ package ref
 // gemm_ref.go is the plain triple loop every path is tested against.
 
 // number is the element type of the matrix kernels: float32 for the float
-// operators, int32 (wrapping, like ONNX's int32 accumulators) for the
-// integer ones.
+// operators (float64 for double tensors), int32 (wrapping, like ONNX's int32
+// accumulators) for the integer ones.
 type number interface{ ~float32 | ~float64 | ~int32 }
 
 const (

@@ -104,6 +104,9 @@ func Compile(m *onnx.Model) (*Program, error) {
 		if t.Name == "" {
 			return nil, errors.New("ref: initializer without a name")
 		}
+		if _, dup := p.slotOf[t.Name]; dup {
+			return nil, fmt.Errorf("ref: initializer %q is listed twice", t.Name)
+		}
 		if err := checkTensor(t); err != nil {
 			return nil, fmt.Errorf("ref: initializer %q: %v", t.Name, err)
 		}

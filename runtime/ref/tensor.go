@@ -170,21 +170,6 @@ func bfloat16FromFloat32(f float32) uint16 {
 
 func bfloat16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
-// dimsString formats dims like [1 3 224 224].
-func dimsString(d []int64) string { return fmt.Sprint(d) }
-
-// scalarInt64 reads a one-element integer tensor.
-func scalarInt64(t *onnx.Tensor) (int64, error) {
-	v, err := t.Int64s()
-	if err != nil {
-		return 0, err
-	}
-	if len(v) != 1 {
-		return 0, fmt.Errorf("want one element, got %d (dims %v)", len(v), t.Dims)
-	}
-	return v[0], nil
-}
-
 // floatScalar reads a one-element float32 tensor.
 func floatScalar(t *onnx.Tensor, what string) (float32, error) {
 	if t.DataType != onnx.Float {
