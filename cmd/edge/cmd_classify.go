@@ -2,17 +2,16 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
-	_ "image/jpeg" // decoders for classify's inputs
-	_ "image/png"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,8 +19,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/piresnet/piresnet/boards"
 	"github.com/piresnet/piresnet/internal/camera"
 	"github.com/piresnet/piresnet/internal/cli"
+	"github.com/piresnet/piresnet/internal/imageprep"
+	"github.com/piresnet/piresnet/internal/modelmeta"
+	"github.com/piresnet/piresnet/runtime"
 )
 
 func init() {
@@ -151,15 +154,214 @@ type imageClassifier interface {
 	Close() error
 }
 
-// openClassifier loads a model. The int8 runtime (runtime.Load) and the
-// preprocessing (internal/imageprep) are wired here once they land; tests
-// replace it with a fake.
+// openClassifier loads a model; tests replace it with a fake.
 var openClassifier = func(opt modelOptions) (imageClassifier, error) {
-	name := opt.Path
-	if name == "" {
-		name = "the built-in model"
+	c, err := openRuntimeClassifier(opt)
+	if err != nil {
+		return nil, err
 	}
-	return nil, &cli.Error{Code: cli.ExitFailure, Err: fmt.Errorf("%s: this build of edge has no inference engine yet (runtime.Load and internal/imageprep are not wired in)", name)}
+	return c, nil
+}
+
+// runtimeClassifier runs a model on the int8 runtime, with the
+// preprocessing of internal/imageprep and the labels, channels and
+// normalization of the model's metadata.
+type runtimeClassifier struct {
+	name    string
+	model   *runtime.Model
+	sess    *runtime.Session
+	spec    imageprep.Spec // Height and Width unused when native
+	native  bool
+	labels  []string
+	softmax bool // the graph ends with Softmax: its output is already probabilities
+	arch    string
+	kernels string
+	input   []float32
+	logits  []float32
+	probs   []float64
+	order   []int
+}
+
+func openRuntimeClassifier(opt modelOptions) (*runtimeClassifier, error) {
+	if opt.Path == "" {
+		return nil, cli.Usage("--model is required: this build of edge has no built-in model")
+	}
+	threads := opt.Threads
+	if threads == 0 {
+		threads = boards.Detect(os.DirFS("/"), goruntime.GOARCH).Threads
+	}
+	m, err := runtime.Load(opt.Path, runtime.Options{Threads: threads})
+	if err != nil {
+		return nil, cli.BadModel(err)
+	}
+	src := m.Source()
+	c := &runtimeClassifier{name: filepath.Base(opt.Path), model: m}
+	bad := func(format string, args ...any) error {
+		return cli.BadModel(fmt.Errorf("%s: "+format, append([]any{opt.Path}, args...)...))
+	}
+
+	// Channels from the input's declared shape (NCHW), for models
+	// without metadata.
+	inputs := src.Graph.RealInputs()
+	if len(inputs) != 1 || len(src.Graph.Outputs) != 1 {
+		return nil, bad("a classifier has one input and one output; this model has %d and %d", len(inputs), len(src.Graph.Outputs))
+	}
+	channels := 3
+	if t := inputs[0].Type; t != nil && t.HasShape && len(t.Shape) == 4 && t.Shape[1].HasValue {
+		channels = int(t.Shape[1].Value)
+	}
+	md, err := modelmeta.Parse(src)
+	switch {
+	case errors.Is(err, modelmeta.ErrNoMetadata):
+		// A model from torch.onnx.export: ImageNet statistics, numbered classes.
+		md = &modelmeta.Metadata{InputChannels: channels, Mean: modelmeta.ImageNetMean, Std: modelmeta.ImageNetStd}
+		if channels != 3 {
+			md.Mean, md.Std = repeat(0.5, channels), repeat(0.5, channels)
+		}
+		c.arch = "no piresnet metadata"
+	case err != nil:
+		return nil, bad("%v", err)
+	default:
+		c.arch = md.Architecture
+		if md.InputChannels != channels {
+			return nil, bad("metadata says %d input channels, the graph %d", md.InputChannels, channels)
+		}
+	}
+	c.spec = imageprep.Spec{Channels: md.InputChannels, Mean: md.Mean, Std: md.Std}
+	switch {
+	case opt.Size.Native:
+		c.native = true
+	case opt.Size.H > 0:
+		c.spec.Height, c.spec.Width = opt.Size.H, opt.Size.W
+	case md.InputHeight > 0:
+		c.spec.Height, c.spec.Width = md.InputHeight, md.InputWidth
+	default:
+		c.spec.Height, c.spec.Width = opt.Fallback.H, opt.Fallback.W
+	}
+
+	// The number of classes: the output's size at a planned input size.
+	h, w := c.spec.Height, c.spec.Width
+	if c.native {
+		h, w = opt.Fallback.H, opt.Fallback.W
+	}
+	info, err := m.Info(h, w)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	classes := 1
+	for _, d := range info.Outputs[0].Dims {
+		v, err := strconv.Atoi(d)
+		if err != nil || v < 1 {
+			return nil, bad("output %s has dims %v at %dx%d", info.Outputs[0].Name, info.Outputs[0].Dims, h, w)
+		}
+		classes *= v
+	}
+	if md.Labels == nil {
+		for i := range classes {
+			md.Labels = append(md.Labels, strconv.Itoa(i))
+		}
+	}
+	if len(md.Labels) != classes {
+		return nil, bad("metadata has %d labels, the output has %d classes", len(md.Labels), classes)
+	}
+	c.labels = md.Labels
+	c.kernels = strings.Join(info.Kernels, ", ")
+	out := src.Graph.Outputs[0].Name
+	for _, n := range src.Graph.Nodes {
+		if slices.Contains(n.Outputs, out) && n.OpType == "Softmax" {
+			c.softmax = true
+		}
+	}
+	c.logits = make([]float32, classes)
+	c.probs = make([]float64, classes)
+	c.order = make([]int, classes)
+	c.sess = m.NewSession()
+	return c, nil
+}
+
+func repeat(v float32, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+// Classify implements camera.Classifier: preprocess, run, softmax, sort.
+func (c *runtimeClassifier) Classify(img image.Image) ([]camera.Prediction, error) {
+	spec := c.spec
+	if c.native {
+		b := img.Bounds()
+		spec.Height, spec.Width = b.Dy(), b.Dx()
+	}
+	var err error
+	if c.input, err = spec.Tensor(img, c.input); err != nil {
+		return nil, err
+	}
+	if err := c.sess.RunFloat(c.input, 1, spec.Channels, spec.Height, spec.Width, c.logits); err != nil {
+		return nil, err
+	}
+	probabilities(c.logits, c.softmax, c.probs)
+	for i := range c.order {
+		c.order[i] = i
+	}
+	slices.SortStableFunc(c.order, func(a, b int) int {
+		switch {
+		case c.probs[a] > c.probs[b]:
+			return -1
+		case c.probs[a] < c.probs[b]:
+			return 1
+		}
+		return 0
+	})
+	preds := make([]camera.Prediction, len(c.order))
+	for i, k := range c.order {
+		preds[i] = camera.Prediction{Index: k, Label: c.labels[k], Prob: float32(c.probs[k])}
+	}
+	return preds, nil
+}
+
+// probabilities writes softmax(logits) into p (in float64, shifted by the
+// maximum), or the logits themselves when the model ends with Softmax.
+func probabilities(logits []float32, already bool, p []float64) {
+	if already {
+		for i, v := range logits {
+			p[i] = float64(v)
+		}
+		return
+	}
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = max(mx, float64(v))
+	}
+	var sum float64
+	for i, v := range logits {
+		p[i] = math.Exp(float64(v) - mx)
+		sum += p[i]
+	}
+	for i := range p {
+		p[i] /= sum
+	}
+}
+
+func (c *runtimeClassifier) Input() sizeSpec {
+	if c.native {
+		return sizeSpec{Native: true}
+	}
+	return sizeSpec{H: c.spec.Height, W: c.spec.Width}
+}
+
+func (c *runtimeClassifier) Describe() string {
+	kind := "int8"
+	if c.model.Float() {
+		kind = "float"
+	}
+	return fmt.Sprintf("%s (%s, %s, %d classes, %d threads, kernels %s)", c.name, c.arch, kind, len(c.labels), c.model.Options().Threads, c.kernels)
+}
+
+func (c *runtimeClassifier) Close() error {
+	c.sess.Close()
+	return nil
 }
 
 // ---- classify ----
@@ -268,13 +470,11 @@ func shortPathErr(err error) error {
 	return err
 }
 
-// readImage reads and decodes one input, checking the size its header
-// claims before decoding.
+// readImage reads and decodes one input (internal/imageprep checks the
+// size its header claims before decoding).
 func readImage(in input) (image.Image, error) {
-	var r io.Reader
-	if in.path == "" {
-		r = stdin
-	} else {
+	r := stdin
+	if in.path != "" {
 		f, err := os.Open(in.path)
 		if err != nil {
 			return nil, shortPathErr(err)
@@ -286,27 +486,10 @@ func readImage(in input) (image.Image, error) {
 	if err != nil {
 		return nil, shortPathErr(err)
 	}
-	if len(data) > maxImageBytes {
-		return nil, fmt.Errorf("larger than %d MiB", maxImageBytes>>20)
-	}
 	if len(data) == 0 {
-		return nil, errors.New("empty")
+		return nil, errors.New("empty file")
 	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if errors.Is(err, image.ErrFormat) {
-		return nil, errors.New("not a JPEG or PNG image")
-	}
-	if err != nil {
-		return nil, err
-	}
-	if cfg.Width < 1 || cfg.Height < 1 || int64(cfg.Width)*int64(cfg.Height) > maxImagePixels {
-		return nil, fmt.Errorf("%s of %dx%d pixels is beyond the %d-megapixel limit", format, cfg.Width, cfg.Height, maxImagePixels>>20)
-	}
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", format, err)
-	}
-	return img, nil
+	return imageprep.DecodeBytes(data, imageprep.Limits{MaxBytes: maxImageBytes, MaxPixels: maxImagePixels})
 }
 
 // jsonPrediction is a prediction in JSON output.

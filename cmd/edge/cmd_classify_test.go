@@ -228,9 +228,9 @@ func TestClassifyFailures(t *testing.T) {
 	}
 	wantErr := []string{
 		"missing.jpg: no such file",
-		"empty.jpg: empty",
+		"empty.jpg: empty file",
 		"junk.jpg: not a JPEG or PNG image",
-		"huge.png: png of 9000x9000 pixels is beyond the 64-megapixel limit",
+		"huge.png: png image of 9000x9000 pixels: more than 67108864 pixels",
 		"nothing*.png: no file matches",
 		"emptydir: folder holds no .jpg, .jpeg or .png files",
 		"edge classify: 6 input(s) failed",
@@ -272,11 +272,10 @@ func TestClassifyUsageAndModelErrors(t *testing.T) {
 	}
 }
 
-// Until the runtime is wired in, the real openClassifier says so in one
-// line (exit 4) instead of pretending.
-func TestClassifyWithoutEngine(t *testing.T) {
+// Until a model is built into edge, --model is required (exit 2).
+func TestClassifyNeedsModel(t *testing.T) {
 	_, stderr, code := runEdge(t, "classify", "x.jpg")
-	if code != cli.ExitFailure || !strings.Contains(stderr, "no inference engine yet") {
+	if code != cli.ExitUsage || !strings.Contains(stderr, "--model is required") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }
