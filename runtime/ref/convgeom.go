@@ -94,7 +94,11 @@ func (w windowAttrs) resolve(in []int64, k []int64, pool bool) (geometry, error)
 		if w.dilations != nil {
 			g.d[i] = int(w.dilations[i])
 		}
-		dk := (g.k[i]-1)*g.d[i] + 1 // extent of the dilated kernel
+		dk64 := (k[i]-1)*int64(g.d[i]) + 1 // extent of the dilated kernel
+		if dk64 > maxDim {
+			return g, fmt.Errorf("kernel %v with dilations %v is too large", k, w.dilations)
+		}
+		dk := int(dk64)
 		switch w.autoPad {
 		case "SAME_UPPER", "SAME_LOWER":
 			g.out[i] = (g.in[i] + g.s[i] - 1) / g.s[i]

@@ -155,11 +155,15 @@ func cloneNamed(t *onnx.Tensor, name string) *onnx.Tensor {
 }
 
 // TestORTResNets compares the float ResNets with ONNX Runtime (all graph
-// optimizations) at 224x224.
+// optimizations) at 224x224 (-short: ResNet-18 only).
 func TestORTResNets(t *testing.T) {
 	needORT(t)
 	loadTorchManifest(t)
-	for _, name := range []string{"resnet18", "resnet50"} {
+	names := []string{"resnet18", "resnet50"}
+	if testing.Short() {
+		names = names[:1]
+	}
+	for _, name := range names {
 		dir := filepath.Join(torchGen, "models", name)
 		m, err := onnx.ReadFile(filepath.Join(dir, "model.onnx"))
 		if err != nil {

@@ -70,9 +70,9 @@ func runGemms[T number](tasks []gemmTask[T]) {
 		t              *gemmTask[T]
 		i0, i1, j0, j1 int
 	}
-	var work int
+	var work int64
 	for i := range tasks {
-		work += tasks[i].m * tasks[i].n * max(tasks[i].k, 1)
+		work += int64(tasks[i].m) * int64(tasks[i].n) * int64(max(tasks[i].k, 1))
 	}
 	workers := numWorkers()
 	target := 1
@@ -85,7 +85,7 @@ func runGemms[T number](tasks []gemmTask[T]) {
 		if t.m == 0 || t.n == 0 {
 			continue
 		}
-		share := max(1, target*t.m*t.n*max(t.k, 1)/max(work, 1))
+		share := int(max(1, int64(target)*int64(t.m)*int64(t.n)*int64(max(t.k, 1))/max(work, 1)))
 		// Split columns first (B is packed per column panel), then rows.
 		cols := min(share, max(1, t.n/16))
 		rows := min(max(1, share/cols), max(1, t.m/16))

@@ -15,9 +15,10 @@ import (
 // Tests lower it.
 var maxElements int64 = 1 << 28
 
-// maxDim bounds any single size, pad, stride or index read from a model, so
-// that the int64 arithmetic on them cannot overflow.
-const maxDim = 1 << 40
+// maxDim bounds every size, pad, stride, dilation and kernel extent read
+// from a model, so that window arithmetic on them (sums of three, products
+// that stay within the padded input) fits in an int even on 32-bit arm.
+const maxDim = 1 << 28
 
 // shapeSize returns the number of elements of dims, checking that every
 // dimension is non-negative and that the product stays within maxElements.
