@@ -273,3 +273,24 @@ func TestGolden(t *testing.T) {
 		}
 	}
 }
+
+// The example's embedded model is goldenModel's uint8 variant.
+func TestExampleModelFile(t *testing.T) {
+	b, err := onnx.Encode(goldenModel(onnx.Uint8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "example_qdq.onnx")
+	if *goldenUpdate {
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	have, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(have) != string(b) {
+		t.Errorf("%s is not goldenModel(uint8): rerun with -golden.update", path)
+	}
+}
