@@ -34,6 +34,7 @@ func runEdge(t *testing.T, args ...string) (stdout, stderr string, code int) {
 type fakeModel struct {
 	opt    modelOptions
 	delay  time.Duration
+	gate   func() // called before each classification
 	calls  atomic.Int64
 	closed atomic.Bool
 }
@@ -42,6 +43,9 @@ func (m *fakeModel) Classify(img image.Image) ([]camera.Prediction, error) {
 	m.calls.Add(1)
 	if m.delay > 0 {
 		time.Sleep(m.delay)
+	}
+	if m.gate != nil {
+		m.gate()
 	}
 	b := img.Bounds()
 	var sum, n float64

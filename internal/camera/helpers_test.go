@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func genJPEG(t testing.TB, i, w, h int) []byte {
 // luma, optionally slower than the stream.
 type brightness struct {
 	delay time.Duration
+	gate  func() // called before each classification (see slowerThan)
 	calls atomic.Int64
 }
 
@@ -48,6 +50,9 @@ func (c *brightness) Classify(img image.Image) ([]Prediction, error) {
 	c.calls.Add(1)
 	if c.delay > 0 {
 		time.Sleep(c.delay)
+	}
+	if c.gate != nil {
+		c.gate()
 	}
 	b := img.Bounds()
 	var sum, n int
@@ -81,3 +86,46 @@ func (f classifierFunc) Classify(image.Image) ([]Prediction, error) { return nil
 func readFixture(name string) ([]byte, error) { return os.ReadFile("testdata/" + name) }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// progress counts the frames a source has delivered.
+type progress struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	written int
+	done    bool
+}
+
+func newProgress() *progress {
+	p := &progress{}
+	p.cond = sync.NewCond(&p.mu)
+	return p
+}
+
+func (p *progress) wrote() {
+	p.mu.Lock()
+	p.written++
+	p.mu.Unlock()
+	p.cond.Broadcast()
+}
+
+func (p *progress) finish() {
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	p.cond.Broadcast()
+}
+
+// slowerThan returns a gate that makes each classification wait until
+// the source has delivered k more frames (or ended): a classifier k times
+// slower than the stream whatever the machine's speed, so that at most
+// delivered/k + 2 frames can be classified.
+func (p *progress) slowerThan(k int) func() {
+	return func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		target := p.written + k
+		for p.written < target && !p.done {
+			p.cond.Wait()
+		}
+	}
+}

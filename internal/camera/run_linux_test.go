@@ -27,9 +27,12 @@ func TestRunNamedPipeWriterRestarts(t *testing.T) {
 		}
 		rec.play(w, time.Millisecond)
 	}
+	// The second writer comes once the reader has seen the first one
+	// go (else the pipe would never report an end).
+	broken := make(chan struct{})
 	go func() {
 		writer()
-		time.Sleep(20 * time.Millisecond)
+		<-broken
 		writer()
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -47,8 +50,12 @@ func TestRunNamedPipeWriterRestarts(t *testing.T) {
 	}
 	rs.OnEvent = func(e Event) {
 		events = append(events, e)
-		if e.Kind == EventBroken && len(events) > 1 {
-			cancel() // the second writer is done
+		if e.Kind == EventBroken {
+			if len(events) == 1 {
+				close(broken)
+			} else {
+				cancel() // the second writer is done
+			}
 		}
 	}
 	t.Cleanup(func() {
