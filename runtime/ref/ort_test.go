@@ -155,13 +155,13 @@ func cloneNamed(t *onnx.Tensor, name string) *onnx.Tensor {
 }
 
 // TestORTResNets compares the float ResNets with ONNX Runtime (all graph
-// optimizations) at 224x224 (-short: ResNet-18 only).
+// optimizations) at 224x224 (-short: ResNet-18 at 97x131).
 func TestORTResNets(t *testing.T) {
 	needORT(t)
 	loadTorchManifest(t)
-	names := []string{"resnet18", "resnet50"}
+	names, size := []string{"resnet18", "resnet50"}, "224x224"
 	if testing.Short() {
-		names = names[:1]
+		names, size = names[:1], "97x131"
 	}
 	for _, name := range names {
 		dir := filepath.Join(torchGen, "models", name)
@@ -173,7 +173,7 @@ func TestORTResNets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, err := onnx.ReadTensorFile(filepath.Join(dir, "224x224", "input_0.pb"))
+		x, err := onnx.ReadTensorFile(filepath.Join(dir, size, "input_0.pb"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,7 +191,7 @@ func TestORTResNets(t *testing.T) {
 			diff = max(diff, math.Abs(float64(out["logits"].F32[i]-w)))
 			top = max(top, math.Abs(float64(w)))
 		}
-		t.Logf("%s 224x224: max|ref - ORT| / max|logit| = %.2e", name, diff/top)
+		t.Logf("%s %s: max|ref - ORT| / max|logit| = %.2e", name, size, diff/top)
 		if diff/top > 1e-4 {
 			t.Errorf("%s: max|ref - ORT| / max|logit| = %.2e, want <= 1e-4", name, diff/top)
 		}
