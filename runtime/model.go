@@ -195,3 +195,13 @@ func (m *Model) Source() *onnx.Model { return m.src }
 // Options returns the options the model was compiled with, defaults
 // filled in.
 func (m *Model) Options() Options { return m.opt }
+
+// KernelsAvailable checks a kernel choice (Options.Kernels) and returns the
+// convolution kernel it selects on this CPU.
+func KernelsAvailable(choice string) (string, error) {
+	k, err := qkernel.Select(choice)
+	if err != nil {
+		return "", errors.New(strings.TrimPrefix(err.Error(), "qkernel: "))
+	}
+	return k.Name, nil
+}
