@@ -240,3 +240,83 @@ func checkGraph(t *testing.T, m *onnx.Model, f *fixture) {
 		t.Errorf("opset %d IR %d", m.OpsetVersion(""), m.IRVersion)
 	}
 }
+
+// TestVariants exports some fixtures with other options: --keep-bn (Conv
+// followed by BatchNormalization, and BatchNorm1d on [N, C] in a fastai
+// head), opset 17, and a wrong --arch stride override, which must make the
+// model differ from torch (the comparison can fail, and strides matter).
+func TestVariants(t *testing.T) {
+	man := loadFixtures(t)
+	byName := map[string]*fixture{}
+	for i := range man.Fixtures {
+		byName[man.Fixtures[i].Name] = &man.Fixtures[i]
+	}
+	dir := t.TempDir()
+	var table ratioTable
+	var written []string
+	for _, c := range []struct {
+		fixture, variant string
+		change           func(*export.Options)
+		bnNodes          int
+		opset            int
+	}{
+		{"tv_resnet18", "keep-bn", func(o *export.Options) { o.KeepBN = true }, 20, 13},
+		{"vl_resnet50_1ch", "keep-bn", func(o *export.Options) { o.KeepBN = true }, 53 + 4, 13},
+		{"xresnet18", "opset17", func(o *export.Options) { o.Opset = 17 }, 0, 17},
+		{"book_resnet50_4ch", "keep-bn", func(o *export.Options) { o.KeepBN = true }, 3 + 16*3 + 4, 13},
+	} {
+		t.Run(c.fixture+"/"+c.variant, func(t *testing.T) {
+			f := byName[c.fixture]
+			opt := exportOptions(f)
+			c.change(&opt)
+			m, s, err := export.ExportFile(filepath.Join(genDir(), f.File), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bn := 0
+			for _, n := range m.Graph.Nodes {
+				if n.OpType == "BatchNormalization" {
+					bn++
+				}
+			}
+			if bn != c.bnNodes || (c.bnNodes > 0) != (s.FoldedBN == 0) {
+				t.Errorf("%d BatchNormalization nodes and %d folded, want %d nodes", bn, s.FoldedBN, c.bnNodes)
+			}
+			if m.OpsetVersion("") != int64(c.opset) {
+				t.Errorf("opset %d, want %d", m.OpsetVersion(""), c.opset)
+			}
+			out := filepath.Join(dir, c.fixture+"-"+c.variant+".onnx")
+			if err := onnx.WriteFile(out, m); err != nil {
+				t.Fatal(err)
+			}
+			written = append(written, out)
+			cells := checkAgainstTorch(t, f, out, m)
+			table.add("%-18s %-8s %s", c.fixture, c.variant, strings.Join(cells, "  "))
+		})
+	}
+	t.Run("onnx.checker", func(t *testing.T) { pyCheck(t, written) })
+
+	// Strides are not in a state dict: a wrong override gives another model.
+	f := byName["book_resnet18"]
+	opt := exportOptions(f)
+	opt.Arch = "book:stem=1-1-1,stages=1-2-2-2"
+	m, _, err := export.ExportFile(filepath.Join(genDir(), f.File), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := ref.Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := f.Tests[1]
+	got, err := prog.Run(map[string]*onnx.Tensor{export.InputName: readTensor(t, tc.Input)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := diffRatio(t, got[export.OutputName], readTensor(t, tc.Output)); r < 1e-2 {
+		t.Errorf("with the stem stride overridden to 1 the model still matches torch (ratio %.2g)", r)
+	} else {
+		table.add("%-18s %-8s %.2g (expected to differ)", "book_resnet18", "stem=1", r)
+	}
+	table.print(t, "max |diff| / max |torch logit|, ONNX Runtime/runtime-ref:")
+}
