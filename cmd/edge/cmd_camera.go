@@ -143,9 +143,6 @@ func runCamera(f cameraFlags, args []string, stdout, stderr io.Writer) error {
 	if mopt.Size == (sizeSpec{}) {
 		mopt.Size = sizeSpec{H: mopt.Fallback.H, W: mopt.Fallback.W}
 	}
-	if mopt.Threads == 0 {
-		mopt.Threads = board.Threads
-	}
 
 	out := newCameraOutput(stdout, stderr, f.jsonOut, f.top, float32(f.minProb))
 	src, lossless, err := openSource(source, f, out)

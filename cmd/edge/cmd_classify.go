@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/piresnet/piresnet/boards"
 	"github.com/piresnet/piresnet/internal/camera"
 	"github.com/piresnet/piresnet/internal/cli"
 	"github.com/piresnet/piresnet/internal/imageprep"
@@ -103,17 +101,16 @@ func parseSize(s string) (sizeSpec, error) {
 	return sizeSpec{H: h, W: w}, nil
 }
 
-// modelFlags are the flags every classifying command has.
+// modelFlags are the flags every classifying command has: the engine's
+// (--model, --threads, --kernels, shared with run and bench) and --size.
 type modelFlags struct {
-	path    string
-	size    string
-	threads int
+	engine engineFlags
+	size   string
 }
 
 func (m *modelFlags) register(fs *pflag.FlagSet, sizeDefault string) {
-	fs.StringVarP(&m.path, "model", "m", "", "int8 ONNX model (default: the model built into edge)")
+	m.engine.register(fs, true)
 	fs.StringVar(&m.size, "size", "", "input size HxW, or native to feed images at their own size (default: "+sizeDefault+")")
-	fs.IntVarP(&m.threads, "threads", "t", 0, "inference threads (default: the board's, see edge board)")
 }
 
 // defaultSize is the size used when --size is not given and the model
@@ -123,9 +120,10 @@ type defaultSize struct{ H, W int }
 // modelOptions is what openClassifier needs.
 type modelOptions struct {
 	Path     string   // "" for the built-in model
-	Threads  int      // 0: the board's default
+	Threads  int      // --threads (0: the board's default)
 	Size     sizeSpec // unset: the model's suggestion, else Fallback
 	Fallback defaultSize
+	engine   *engineFlags // loads the model (model.go)
 }
 
 func (m *modelFlags) options(fallback defaultSize) (modelOptions, error) {
@@ -133,13 +131,13 @@ func (m *modelFlags) options(fallback defaultSize) (modelOptions, error) {
 	if err != nil {
 		return modelOptions{}, cli.Usage("%v", err)
 	}
-	if m.threads < 0 {
-		return modelOptions{}, cli.Usage("--threads must be positive, got %d", m.threads)
+	if m.engine.threads < 0 {
+		return modelOptions{}, cli.Usage("--threads must be positive, got %d", m.engine.threads)
 	}
 	if fallback.H == 0 {
 		fallback = defaultSize{224, 224}
 	}
-	return modelOptions{Path: m.path, Threads: m.threads, Size: size, Fallback: fallback}, nil
+	return modelOptions{Path: m.engine.model, Threads: m.engine.threads, Size: size, Fallback: fallback, engine: &m.engine}, nil
 }
 
 // imageClassifier is a loaded model ready to label images: it resizes to
@@ -183,21 +181,14 @@ type runtimeClassifier struct {
 }
 
 func openRuntimeClassifier(opt modelOptions) (*runtimeClassifier, error) {
-	if opt.Path == "" {
-		return nil, cli.Usage("--model is required: this build of edge has no built-in model")
-	}
-	threads := opt.Threads
-	if threads == 0 {
-		threads = boards.Detect(os.DirFS("/"), goruntime.GOARCH).Threads
-	}
-	m, err := runtime.Load(opt.Path, runtime.Options{Threads: threads})
+	m, name, err := opt.engine.load(opt.Path) // the built-in model when Path is ""
 	if err != nil {
-		return nil, cli.BadModel(err)
+		return nil, err
 	}
 	src := m.Source()
-	c := &runtimeClassifier{name: filepath.Base(opt.Path), model: m}
+	c := &runtimeClassifier{name: filepath.Base(name), model: m}
 	bad := func(format string, args ...any) error {
-		return cli.BadModel(fmt.Errorf("%s: "+format, append([]any{opt.Path}, args...)...))
+		return cli.BadModel(fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
 	}
 
 	// Channels from the input's declared shape (NCHW), for models

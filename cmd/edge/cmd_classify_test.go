@@ -279,7 +279,7 @@ func TestClassifyUsageAndModelErrors(t *testing.T) {
 // Until a model is built into edge, --model is required (exit 2).
 func TestClassifyNeedsModel(t *testing.T) {
 	_, stderr, code := runEdge(t, "classify", "x.jpg")
-	if code != cli.ExitUsage || !strings.Contains(stderr, "--model is required") {
+	if code != cli.ExitUsage || !strings.Contains(stderr, "no model given and this build of edge has no built-in model") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -140,6 +140,15 @@ func TestClassifyRealModelErrors(t *testing.T) {
 			t.Errorf("%s: exit %d, stderr %q", filepath.Base(c.model), code, stderr)
 		}
 	}
+	// The engine flags shared with run and bench.
+	_, stderr, code := runEdge(t, "classify", "--model", tinyModel(t, false, true, nil), "--kernels", "bogus", img)
+	if code != cli.ExitUsage || !strings.Contains(stderr, "--kernels bogus") {
+		t.Errorf("--kernels bogus: exit %d, stderr %q", code, stderr)
+	}
+	stdout, stderr, code := runEdge(t, "classify", "--model", tinyModel(t, false, true, nil), "--kernels", "generic", "--threads", "1", img)
+	if code != 0 || !strings.Contains(stdout, "bright") {
+		t.Errorf("--kernels generic: exit %d, %q %q", code, stdout, stderr)
+	}
 }
 
 // camera through the real runtime: a recorded stream of solid frames.
