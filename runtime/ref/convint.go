@@ -33,7 +33,7 @@ func convInt32(x, w *onnx.Tensor, xZero int32, wZero []int32, bias []int32, cs c
 		ws[i] = v - z
 	}
 	y := make([]int32, cs.batch*cs.m*cs.g.outSize())
-	runGemms(convTasks(nil, xs, ws, y, cs.batch, cs.c, cs.m, cs.group, cs.g))
+	runGemms(convTasks(nil, xs, ws, y, cs.batch, cs.c, cs.m, cs.group, cs.g, nil))
 	if bias != nil {
 		osz := cs.g.outSize()
 		for i := 0; i < cs.batch; i++ {

@@ -18,7 +18,9 @@
 // for operators it has no kernel for.
 //
 // Errors never panic and name the node (ref: node Conv "conv1": ...); a
-// malformed model gets an error, and every allocation is bounded.
+// malformed model gets an error, and every allocation is bounded. Compile
+// keeps references to the model's initializers: do not modify the model
+// while its Program is in use.
 //
 // # Operators
 //
@@ -35,12 +37,20 @@
 // QLinearGlobalAveragePool. Each operator's doc comment (op_*.go) states
 // its arithmetic; Supported reports what is implemented.
 //
+// # Kernels
+//
 // Convolution of any spatial rank is a packed, blocked GEMM (Goto's
-// layout, a 2x4 register micro-kernel in portable Go) fed by an im2col
-// packer that never materializes the im2col matrix; work is split over
-// GOMAXPROCS goroutines. Float products are converted to float32 before
-// they are added, which forbids fused multiply-adds, so results are the same
-// on amd64, arm64 and arm. Quantized operators accumulate exactly in int32.
+// layout) fed by an im2col packer that never materializes the im2col
+// matrix; float32 weights stay packed between runs; work is split over
+// GOMAXPROCS goroutines. The micro-kernels form one table
+// (gemm_kernels.go): a portable 2x4 Go kernel (gemm_kernel_generic.go, the
+// only one on arm, arm64 and with the purego build tag) and, on amd64 with
+// AVX2, a 6x16 assembly kernel (gemm_amd64.s), ~18x faster. Every kernel
+// sums each element's products in the same order and rounds every product
+// before adding it (no fused multiply-add), so results are bit-identical
+// across kernels and architectures; gemmRef (gemm_ref.go) is the naive
+// oracle they are tested against. Quantized operators accumulate exactly in
+// int32.
 //
 // # Shape folding
 //

@@ -32,42 +32,55 @@ type arith interface {
 }
 
 func binaryLoop[T arith](op arithOp, a, b, out []T, outDims, aDims, bDims []int64) {
+	if equalDims(aDims, outDims) && equalDims(bDims, outDims) {
+		// Same shapes (residual additions): split the work.
+		parallelChunks(len(out), func(lo, hi int) {
+			binaryRun(op, a[lo:hi], b[lo:hi], out[lo:hi], 1, 1)
+		})
+		return
+	}
 	forEachBroadcast(outDims, aDims, bDims, func(o, ia, ib, n, sa, sb int) {
-		d := out[o : o+n]
-		switch {
-		case sa == 1 && sb == 1:
-			x, y := a[ia:ia+n], b[ib:ib+n]
-			if op == opAdd {
-				for k := range d {
-					d[k] = x[k] + y[k]
-				}
-			} else {
-				for k := range d {
-					d[k] = x[k] * y[k]
-				}
-			}
-		case sa == 1 && sb == 0:
-			x, y := a[ia:ia+n], b[ib]
-			if op == opAdd {
-				for k := range d {
-					d[k] = x[k] + y
-				}
-			} else {
-				for k := range d {
-					d[k] = x[k] * y
-				}
-			}
-		default:
+		binaryRun(op, a[ia:], b[ib:], out[o:o+n], sa, sb)
+	})
+}
+
+// binaryRun computes d[k] = a[k*sa] op b[k*sb] (a stride is 0 or 1 on
+// broadcast runs, any value otherwise).
+func binaryRun[T arith](op arithOp, a, b, d []T, sa, sb int) {
+	n := len(d)
+	switch {
+	case sa == 1 && sb == 1:
+		x, y := a[:n], b[:n]
+		if op == opAdd {
 			for k := range d {
-				x, y := a[ia+k*sa], b[ib+k*sb]
-				if op == opAdd {
-					d[k] = x + y
-				} else {
-					d[k] = x * y
-				}
+				d[k] = x[k] + y[k]
+			}
+		} else {
+			for k := range d {
+				d[k] = x[k] * y[k]
 			}
 		}
-	})
+	case sa == 1 && sb == 0:
+		x, y := a[:n], b[0]
+		if op == opAdd {
+			for k := range d {
+				d[k] = x[k] + y
+			}
+		} else {
+			for k := range d {
+				d[k] = x[k] * y
+			}
+		}
+	default:
+		for k := range d {
+			x, y := a[k*sa], b[k*sb]
+			if op == opAdd {
+				d[k] = x + y
+			} else {
+				d[k] = x * y
+			}
+		}
+	}
 }
 
 // binaryArith computes a op b with broadcasting.

@@ -1,14 +1,14 @@
 package ref
 
-// microKernel adds the product of a packed gemmMR x kc strip of A and a
-// packed kc x gemmNR strip of B to the gemmMR x gemmNR tile at c (leading
-// dimension ldc). It computes, with the sums held in registers:
+// microKernel2x4 adds the product of a packed 2 x kc strip of A and a
+// packed kc x 4 strip of B to the 2 x 4 tile at c (leading dimension ldc).
+// It computes, with the sums held in registers:
 //
-//	for i := 0; i < gemmMR; i++ {
-//		for j := 0; j < gemmNR; j++ {
+//	for i := 0; i < 2; i++ {
+//		for j := 0; j < 4; j++ {
 //			var s T
 //			for p := 0; p < kc; p++ {
-//				s += a[p*gemmMR+i] * b[p*gemmNR+j]
+//				s += T(a[p*2+i] * b[p*4+j])
 //			}
 //			c[i*ldc+j] += s
 //		}
@@ -19,12 +19,13 @@ package ref
 // but not on amd64): results are the same on every architecture.
 //
 // The tile is 2x4: the Go compiler keeps 8 accumulators, the 2 values of A
-// and a temporary in the 16 SSE registers of amd64 with few spills, and
-// larger tiles measured no faster (scalar code is bound by instruction
-// count, not by loads).
-func microKernel[T number](kc int, a, b, c []T, ldc int) {
-	a = a[:kc*gemmMR]
-	b = b[:kc*gemmNR]
+// and a temporary in the 16 SSE registers of amd64 with few spills; larger
+// tiles measured no faster (scalar code is bound by instruction count, not
+// by loads). It is the portable kernel of every element type, and the only
+// one for float64 and int32.
+func microKernel2x4[T number](kc int, a, b, c []T, ldc int) {
+	a = a[:kc*2]
+	b = b[:kc*4]
 	var c00, c01, c02, c03, c10, c11, c12, c13 T
 	for p := 0; p < kc; p++ {
 		ap := a[p*2 : p*2+2 : p*2+2]

@@ -72,11 +72,13 @@ func checkGemm[T number](t *testing.T, rng *rand.Rand, m, n, k int, ta, tb, acc 
 			t.Fatalf("%T m=%d n=%d k=%d transA=%v transB=%v accumulate=%v: element %d is %v, want %v", got[i], m, n, k, ta, tb, acc, i, got[i], want[i])
 		}
 	}
-	// The single-goroutine path over the whole matrix.
-	got2 := slices.Clone(c)
-	gemmRange(m, k, 0, n, av, densePacker[T]{bv}, got2[guard:], ldc, acc, newGemmBuffers[T]())
-	if !slices.EqualFunc(got2, want, sameBits[T]) {
-		t.Fatalf("%T m=%d n=%d k=%d: gemmRange differs from gemmRef", got[0], m, n, k)
+	// Every kernel of the table, on one goroutine over the whole matrix.
+	for _, kern := range gemmKernels[T]() {
+		got2 := slices.Clone(c)
+		gemmRange(0, m, 0, n, packWholeA(av, m, k, kern.mr), densePacker[T]{bv}, got2[guard:], ldc, acc, newGemmBuffers(kern))
+		if !slices.EqualFunc(got2, want, sameBits[T]) {
+			t.Fatalf("%T kernel %s m=%d n=%d k=%d transA=%v transB=%v: differs from gemmRef", got[0], kern.name, m, n, k, ta, tb)
+		}
 	}
 }
 
@@ -136,10 +138,33 @@ func TestConvMatchesDirect(t *testing.T) {
 			w[i] = int32(rng.Intn(200) - 100)
 		}
 		got := make([]int32, batch*m*g.outSize())
-		runGemms(convTasks(nil, x, w, got, batch, c, m, group, g))
+		runGemms(convTasks(nil, x, w, got, batch, c, m, group, g, nil))
 		want := directConv(x, w, batch, c, m, group, g)
 		if !slices.Equal(got, want) {
 			t.Fatalf("case %d: in %v k %v attrs %+v group %d: convolution differs from the direct loop", it, in, k, wa, group)
+		}
+		// The same in float32 (exact: small integers) through the float32
+		// kernel, whose strips are wider.
+		xf, wf := make([]float32, len(x)), make([]float32, len(w))
+		for i, v := range x {
+			xf[i] = float32(v)
+		}
+		for i, v := range w {
+			wf[i] = float32(v)
+		}
+		gotF := make([]float32, len(got))
+		runGemms(convTasks(nil, xf, wf, gotF, batch, c, m, group, g, nil))
+		// And with the weights packed beforehand, as Conv caches them.
+		gotP := make([]float32, len(got))
+		packed := packConvWeights(wf, m, group, cg*g.kSize(), kernelFor[float32]())
+		runGemms(convTasks(nil, xf, wf, gotP, batch, c, m, group, g, packed))
+		if !slices.Equal(gotP, gotF) {
+			t.Fatalf("case %d: prepacked weights give a different result", it)
+		}
+		for i, v := range want {
+			if gotF[i] != float32(v) {
+				t.Fatalf("case %d: float32 (kernel %s) element %d is %v, want %d", it, kernelFor[float32]().name, i, gotF[i], v)
+			}
 		}
 	}
 }

@@ -17,39 +17,58 @@ type im2col2D[T number] struct {
 	ow                     int
 }
 
-func (p *im2col2D[T]) packB(dst []T, k0, kc, j0, nc int) {
+func (p *im2col2D[T]) packB(dst []T, k0, kc, j0, nc, nr int) {
 	khw := p.kh * p.kw
 	c, rem := k0/khw, k0%khw
 	ky, kx := rem/p.kw, rem%p.kw
 	oy0, ox0 := j0/p.ow, j0%p.ow
 	plane := p.h * p.w
-	strideK := kc * gemmNR
+	strideK := kc * nr
 	for q := 0; q < kc; q++ {
-		base := c * plane
+		src := p.x[c*plane : (c+1)*plane]
 		dy, dx := ky*p.dh-p.ph, kx*p.dw-p.pw
+		d := dst[q*nr:]
+		// Walk the nc columns in pieces that stay within one output row
+		// and one strip: element jj goes to d[off+lane].
+		off, lane := 0, 0
 		oy, ox := oy0, ox0
-		d := dst[q*gemmNR:]
-		for jj := 0; jj < nc; jj++ {
-			iy, ix := oy*p.sh+dy, ox*p.sw+dx
-			var v T
-			if uint(iy) < uint(p.h) && uint(ix) < uint(p.w) {
-				v = p.x[base+iy*p.w+ix]
+		for left := nc; left > 0; {
+			n := min(left, p.ow-ox, nr-lane)
+			seg := d[off+lane : off+lane+n]
+			iy := oy*p.sh + dy
+			if uint(iy) >= uint(p.h) {
+				clear(seg)
+			} else {
+				row := src[iy*p.w : (iy+1)*p.w]
+				ix := ox*p.sw + dx
+				if p.sw == 1 && ix >= 0 && ix+n <= p.w {
+					copy(seg, row[ix:ix+n])
+				} else {
+					for t := range seg {
+						var v T
+						if uint(ix) < uint(p.w) {
+							v = row[ix]
+						}
+						seg[t] = v
+						ix += p.sw
+					}
+				}
 			}
-			d[(jj/gemmNR)*strideK+jj%gemmNR] = v
-			ox++
-			if ox == p.ow {
+			left -= n
+			if lane += n; lane == nr {
+				lane, off = 0, off+strideK
+			}
+			if ox += n; ox == p.ow {
 				ox = 0
 				oy++
 			}
 		}
-		for jj := nc; jj%gemmNR != 0; jj++ {
-			d[(jj/gemmNR)*strideK+jj%gemmNR] = 0
+		if lane != 0 {
+			clear(d[off+lane : off+nr])
 		}
-		kx++
-		if kx == p.kw {
+		if kx++; kx == p.kw {
 			kx = 0
-			ky++
-			if ky == p.kh {
+			if ky++; ky == p.kh {
 				ky = 0
 				c++
 			}
@@ -64,14 +83,14 @@ type im2colND[T number] struct {
 	g geometry
 }
 
-func (p *im2colND[T]) packB(dst []T, k0, kc, j0, nc int) {
+func (p *im2colND[T]) packB(dst []T, k0, kc, j0, nc, nr int) {
 	g := p.g
 	r := len(g.in)
 	ksz := g.kSize()
 	isz := g.inSize()
 	kidx := make([]int, r)
 	oidx := make([]int, r)
-	strideK := kc * gemmNR
+	strideK := kc * nr
 	for q := 0; q < kc; q++ {
 		k := k0 + q
 		c, rem := k/ksz, k%ksz
@@ -84,7 +103,7 @@ func (p *im2colND[T]) packB(dst []T, k0, kc, j0, nc int) {
 			oidx[a] = rem % g.out[a]
 			rem /= g.out[a]
 		}
-		d := dst[q*gemmNR:]
+		d := dst[q*nr:]
 		for jj := 0; jj < nc; jj++ {
 			lin, inside := 0, true
 			for a := 0; a < r; a++ {
@@ -99,7 +118,7 @@ func (p *im2colND[T]) packB(dst []T, k0, kc, j0, nc int) {
 			if inside {
 				v = p.x[c*isz+lin]
 			}
-			d[(jj/gemmNR)*strideK+jj%gemmNR] = v
+			d[(jj/nr)*strideK+jj%nr] = v
 			for a := r - 1; a >= 0; a-- {
 				oidx[a]++
 				if oidx[a] < g.out[a] {
@@ -108,8 +127,8 @@ func (p *im2colND[T]) packB(dst []T, k0, kc, j0, nc int) {
 				oidx[a] = 0
 			}
 		}
-		for jj := nc; jj%gemmNR != 0; jj++ {
-			d[(jj/gemmNR)*strideK+jj%gemmNR] = 0
+		for jj := nc; jj%nr != 0; jj++ {
+			d[(jj/nr)*strideK+jj%nr] = 0
 		}
 	}
 }
@@ -118,7 +137,9 @@ func (p *im2colND[T]) packB(dst []T, k0, kc, j0, nc int) {
 // group gi, Y[i, gi's channels] = W[gi's filters] (M/group x K) times the
 // im2col matrix of X[i, gi's channels] (K x outSize), K = C/group * kSize.
 // x is N x C x in..., w is M x C/group x k..., y is N x M x out....
-func convTasks[T number](tasks []gemmTask[T], x, w, y []T, batch, c, m, group int, g geometry) []gemmTask[T] {
+// packed, when not nil, holds the weights of each group already packed
+// (packConvWeights).
+func convTasks[T number](tasks []gemmTask[T], x, w, y []T, batch, c, m, group int, g geometry, packed []*packedA[T]) []gemmTask[T] {
 	cg, mg := c/group, m/group
 	kdim := cg * g.kSize()
 	isz, osz := g.inSize(), g.outSize()
@@ -145,13 +166,27 @@ func convTasks[T number](tasks []gemmTask[T], x, w, y []T, batch, c, m, group in
 			default:
 				b = &im2colND[T]{x: x[xoff : xoff+cg*isz], g: g}
 			}
-			tasks = append(tasks, gemmTask[T]{
+			t := gemmTask[T]{
 				m: mg, n: osz, k: kdim,
 				a: matrix[T]{w, gi * mg * kdim, kdim, 1},
 				b: b,
 				c: y[(i*m+gi*mg)*osz:], ldc: osz,
-			})
+			}
+			if packed != nil {
+				t.packed = packed[gi]
+			}
+			tasks = append(tasks, t)
 		}
 	}
 	return tasks
+}
+
+// packConvWeights packs the weights of each group for kernel k.
+func packConvWeights[T number](w []T, m, group, kdim int, k gemmKernel[T]) []*packedA[T] {
+	mg := m / group
+	out := make([]*packedA[T], group)
+	for gi := range out {
+		out[gi] = packWholeA(matrix[T]{w, gi * mg * kdim, kdim, 1}, mg, kdim, k.mr)
+	}
+	return out
 }

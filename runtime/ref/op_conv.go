@@ -2,6 +2,7 @@ package ref
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/piresnet/piresnet/internal/onnx"
 )
@@ -10,7 +11,9 @@ import (
 // axes) with groups, strides, dilations, explicit pads or auto_pad, and an
 // optional bias. Computed as a packed GEMM over an implicit im2col matrix,
 // in float32 (float64 for double inputs; float16 and bfloat16 are widened
-// to float32 and the result rounded once).
+// to float32 and the result rounded once). Float32 weights stay packed for
+// the GEMM kernel between runs as long as the same weight tensor comes back
+// (a Program's initializers).
 func buildConv(n *onnx.Node, opset int64) (kernel, error) {
 	r := attrs{n: n}
 	wa := readWindowAttrs(&r, true)
@@ -21,6 +24,7 @@ func buildConv(n *onnx.Node, opset int64) (kernel, error) {
 	if r.err != nil {
 		return nil, r.err
 	}
+	var weights packCache
 	return kernelFunc(func(in []*onnx.Tensor) ([]*onnx.Tensor, error) {
 		x, err := input(in, 0, "X")
 		if err != nil {
@@ -51,13 +55,18 @@ func buildConv(n *onnx.Node, opset int64) (kernel, error) {
 			if b != nil {
 				bias = b.F32
 			}
-			convFloat(x.F32, w.F32, bias, y.F32, cs)
+			kern := kernelFor[float32]()
+			kdim := int(w.Dims[1]) * cs.g.kSize()
+			packed := weights.get(w, kern.name, func() any {
+				return packConvWeights(w.F32, cs.m, cs.group, kdim, kern)
+			}).([]*packedA[float32])
+			convFloat(x.F32, w.F32, bias, y.F32, cs, packed)
 		case onnx.Double:
 			var bias []float64
 			if b != nil {
 				bias = b.F64
 			}
-			convFloat(x.F64, w.F64, bias, y.F64, cs)
+			convFloat(x.F64, w.F64, bias, y.F64, cs, nil)
 		default:
 			xf, _ := x.Float32s()
 			wf, _ := w.Float32s()
@@ -66,7 +75,7 @@ func buildConv(n *onnx.Node, opset int64) (kernel, error) {
 				bias, _ = b.Float32s()
 			}
 			yf := make([]float32, y.Len())
-			convFloat(xf, wf, bias, yf, cs)
+			convFloat(xf, wf, bias, yf, cs, nil)
 			fromFloat32(y, yf)
 		}
 		return []*onnx.Tensor{y}, nil
@@ -117,8 +126,8 @@ func checkConvShapes(x, w *onnx.Tensor, group int64, wa windowAttrs) (convShape,
 	return cs, nil
 }
 
-func convFloat[T float32 | float64](x, w, bias, y []T, cs convShape) {
-	tasks := convTasks(nil, x, w, y, cs.batch, cs.c, cs.m, cs.group, cs.g)
+func convFloat[T float32 | float64](x, w, bias, y []T, cs convShape, packed []*packedA[T]) {
+	tasks := convTasks(nil, x, w, y, cs.batch, cs.c, cs.m, cs.group, cs.g, packed)
 	runGemms(tasks)
 	if bias == nil {
 		return
@@ -133,4 +142,31 @@ func convFloat[T float32 | float64](x, w, bias, y []T, cs convShape) {
 			}
 		}
 	}
+}
+
+// packCache keeps one value derived from a tensor (packed weights) for as
+// long as the same tensor comes back. It holds a reference to the tensor,
+// so no other tensor can take its address while the entry lives; the
+// tensor's data must not change (a Program's initializers do not).
+type packCache struct {
+	mu  sync.Mutex
+	src *onnx.Tensor
+	tag string
+	val any
+}
+
+// get returns the value for src and tag, making it with mk on a miss.
+func (c *packCache) get(src *onnx.Tensor, tag string, mk func() any) any {
+	c.mu.Lock()
+	if c.src == src && c.tag == tag {
+		v := c.val
+		c.mu.Unlock()
+		return v
+	}
+	c.mu.Unlock()
+	v := mk()
+	c.mu.Lock()
+	c.src, c.tag, c.val = src, tag, v
+	c.mu.Unlock()
+	return v
 }

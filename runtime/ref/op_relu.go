@@ -58,11 +58,13 @@ func buildRelu(n *onnx.Node, opset int64) (kernel, error) {
 }
 
 func relu(x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		if v < 0 {
-			v = 0
+	parallelChunks(len(x), func(lo, hi int) {
+		xs, ys := x[lo:hi], y[lo:hi]
+		for i, v := range xs {
+			if v < 0 {
+				v = 0
+			}
+			ys[i] = v
 		}
-		y[i] = v
-	}
+	})
 }

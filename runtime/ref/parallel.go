@@ -49,14 +49,31 @@ func parallelJobs(jobs int, fn func(worker, job int)) {
 	}
 }
 
+// parallelChunks calls fn on consecutive ranges [lo, hi) covering [0, n),
+// in parallel when n is large enough to be worth it.
+func parallelChunks(n int, fn func(lo, hi int)) {
+	const grain = 1 << 15
+	if n <= grain {
+		fn(0, n)
+		return
+	}
+	chunks := min((n+grain-1)/grain, 4*numWorkers())
+	size := (n + chunks - 1) / chunks
+	parallelJobs(chunks, func(_, j int) {
+		fn(j*size, min((j+1)*size, n))
+	})
+}
+
 // numWorkers is the number of goroutines parallelJobs uses at most.
 func numWorkers() int { return runtime.GOMAXPROCS(0) }
 
 // gemmTask is one product C[m x n] (+)= A[m x k] * B[k x n]; c is row-major
-// with leading dimension ldc.
+// with leading dimension ldc. packed, when set, is A already packed for
+// the kernel runGemms uses (kernelFor[T]); otherwise runGemms packs a.
 type gemmTask[T number] struct {
 	m, n, k    int
 	a          matrix[T]
+	packed     *packedA[T]
 	b          bPacker[T]
 	c          []T
 	ldc        int
@@ -70,6 +87,7 @@ func runGemms[T number](tasks []gemmTask[T]) {
 		t              *gemmTask[T]
 		i0, i1, j0, j1 int
 	}
+	kern := kernelFor[T]()
 	var work int64
 	for i := range tasks {
 		work += int64(tasks[i].m) * int64(tasks[i].n) * int64(max(tasks[i].k, 1))
@@ -89,24 +107,32 @@ func runGemms[T number](tasks []gemmTask[T]) {
 		// Split columns first (B is packed per column panel), then rows.
 		cols := min(share, max(1, t.n/16))
 		rows := min(max(1, share/cols), max(1, t.m/16))
-		cw := roundUp((t.n+cols-1)/cols, gemmNR)
-		rh := roundUp((t.m+rows-1)/rows, gemmMR)
+		cw := roundUp((t.n+cols-1)/cols, kern.nr)
+		rh := roundUp((t.m+rows-1)/rows, kern.mr)
 		for i0 := 0; i0 < t.m; i0 += rh {
 			for j0 := 0; j0 < t.n; j0 += cw {
 				blocks = append(blocks, block{t, i0, min(i0+rh, t.m), j0, min(j0+cw, t.n)})
 			}
 		}
 	}
+	var unpacked []int
+	for i := range tasks {
+		if tasks[i].packed == nil && tasks[i].m > 0 && tasks[i].n > 0 {
+			unpacked = append(unpacked, i)
+		}
+	}
+	parallelJobs(len(unpacked), func(_, j int) {
+		t := &tasks[unpacked[j]]
+		t.packed = packWholeA(t.a, t.m, t.k, kern.mr)
+	})
 	bufs := make([]*gemmBuffers[T], numWorkers())
 	parallelJobs(len(blocks), func(w, j int) {
 		if bufs[w] == nil {
-			bufs[w] = newGemmBuffers[T]()
+			bufs[w] = newGemmBuffers(kern)
 		}
 		b := blocks[j]
 		t := b.t
-		a := t.a
-		a.off += b.i0 * a.rs
-		gemmRange(b.i1-b.i0, t.k, b.j0, b.j1, a, t.b, t.c[b.i0*t.ldc:], t.ldc, t.accumulate, bufs[w])
+		gemmRange(b.i0, b.i1, b.j0, b.j1, t.packed, t.b, t.c, t.ldc, t.accumulate, bufs[w])
 	})
 }
 
