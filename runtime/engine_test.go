@@ -13,6 +13,8 @@ import (
 
 var seedFlag = flag.Uint64("seed", 0, "seed of the randomized tests (0: from the clock)")
 
+func newRandSeed(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 7)) }
+
 func newRand(t testing.TB) *rand.Rand {
 	seed := *seedFlag
 	if seed == 0 {
@@ -153,5 +155,42 @@ func TestSmallResNetMatchesRef(t *testing.T) {
 		if a.maxSteps > 1 || a.share() < 0.999 {
 			t.Errorf("%v activations: agreement with ref too low", act)
 		}
+	}
+}
+
+// Convolutions of every geometry the lowering handles (merged stem taps,
+// strides that leave trailing rows unread, dilations, groups, asymmetric
+// sizes), each alone between QuantizeLinear and DequantizeLinear, against
+// the float reference.
+func TestConvGeometriesMatchRef(t *testing.T) {
+	r := newRand(t)
+	var a agreement
+	cases := 0
+	for _, c := range []struct{ cin, cout, k, s, p, d, g int }{
+		{3, 16, 7, 2, 3, 1, 1}, {3, 8, 3, 1, 1, 1, 1}, {1, 8, 5, 3, 0, 1, 1}, {4, 8, 3, 2, 0, 1, 1},
+		{3, 8, 4, 3, 2, 1, 1}, {3, 8, 3, 1, 2, 2, 1}, {16, 16, 3, 1, 1, 1, 4}, {8, 12, 1, 2, 0, 1, 1},
+		{12, 12, 3, 1, 1, 1, 12}, {5, 7, 2, 1, 1, 1, 1}, {3, 8, 3, 3, 1, 1, 1}, {2, 8, 5, 4, 1, 1, 1},
+	} {
+		for _, hw := range [][2]int{{17, 23}, {16, 16}, {9, 30}, {30, 31}} {
+			b := newFloatBuilder(r, c.cin)
+			y := b.conv("input", c.cout, c.k, c.s, c.p, c.d, c.g, r.IntN(2) == 0)
+			fm := b.model(y)
+			qm := quantizedModel(t, r, fm, onnx.Uint8, c.cin, hw[0], hw[1])
+			var ins []*onnx.Tensor
+			for _, sz := range [][2]int{hw, {hw[0] + 3, hw[1] + 1}} {
+				ins = append(ins, randImage(r, 1+r.IntN(2), c.cin, sz[0], sz[1]))
+			}
+			var ca agreement
+			runBoth(t, qm, Options{Threads: 1 + r.IntN(3)}, ins, &ca)
+			if ca.maxSteps > 1 || ca.share() < 0.99 {
+				t.Errorf("conv %+v at %v: %.3f%% identical, max %d steps", c, hw, 100*ca.share(), ca.maxSteps)
+			}
+			a.same, a.total, a.maxSteps = a.same+ca.same, a.total+ca.total, max(a.maxSteps, ca.maxSteps)
+			cases++
+		}
+	}
+	t.Logf("%d convolutions: %d/%d outputs identical to the float reference (%.4f%%), largest difference %d step", cases, a.same, a.total, 100*a.share(), a.maxSteps)
+	if a.share() < 0.999 || a.maxSteps > 1 {
+		t.Errorf("agreement too low")
 	}
 }

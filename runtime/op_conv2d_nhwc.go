@@ -20,9 +20,25 @@ type convOp struct {
 	fc     bool
 	xZero  int32
 	output qkernel.Output
+	// merged: a convolution with few input channels (the stem's 3) runs
+	// with the KW taps of a kernel row merged into one tap of KW·C
+	// contiguous bytes, read from a padded copy of the input: the packed
+	// weights have KS = KH and KC = KW·C (the same memory order, OHWI).
+	merged bool
+	c      int // input channels when merged
 }
 
+// mergeMaxKC bounds KW·C for merged convolutions.
+const mergeMaxKC = 48
+
 func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeights, win window, fc bool, out qkernel.Output) (*convOp, error) {
+	merged := !fc && w.Groups == 1 && win.dw == 1 && win.kw > 1 && w.KC*win.kw <= mergeMaxKC && win.autoPad == "NOTSET"
+	c := w.KC
+	if merged {
+		mw := *w
+		mw.KS, mw.KC = win.kh, win.kw*w.KC
+		w = &mw
+	}
 	packed, err := qkernel.Pack(kern, w)
 	if err != nil {
 		return nil, err
@@ -32,12 +48,16 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 		kind = "fc"
 	}
 	return &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: kern.Name, lowered: true, weights: packed.Bytes()},
-		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out}, nil
+		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out, merged: merged, c: c}, nil
 }
 
 type convPlan struct {
 	g      qkernel.ConvGeom
 	zeroID int
+	// merged: the padded copy of the input (a region filled with the
+	// zero point) of hp×wp pixels.
+	padID  int
+	hp, wp int
 }
 
 func (o *convOp) infer(p *plan) error {
@@ -53,8 +73,12 @@ func (o *convOp) infer(p *plan) error {
 		g.KH, g.KW, g.SH, g.SW, g.DH, g.DW, g.OH, g.OW = 1, 1, 1, 1, 1, 1, 1, 1
 		p.dims[o.out[0]] = []int64{d[0], int64(g.OC)}
 	} else {
-		if len(d) != 4 || int(d[1]) != pc.Groups*pc.KC {
-			return fmt.Errorf("input dims %v: want [N, %d, H, W]", d, pc.Groups*pc.KC)
+		cin := pc.Groups * pc.KC
+		if o.merged {
+			cin = o.c
+		}
+		if len(d) != 4 || int(d[1]) != cin {
+			return fmt.Errorf("input dims %v: want [N, %d, H, W]", d, cin)
 		}
 		g.N, g.C, g.H, g.W = int(d[0]), int(d[1]), int(d[2]), int(d[3])
 		oh, ow, pad, err := o.win.resolve(g.H, g.W)
@@ -68,8 +92,16 @@ func (o *convOp) infer(p *plan) error {
 	if err := g.Check(); err != nil {
 		return err
 	}
-	st := &convPlan{g: g, zeroID: -1}
-	if !g.Pointwise() {
+	if o.merged {
+		g.OC = pc.NC
+	}
+	st := &convPlan{g: g, zeroID: -1, padID: -1}
+	switch {
+	case o.merged:
+		st.hp = (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1
+		st.wp = (g.OW-1)*g.SW + g.KW
+		st.padID = p.addRegion(g.N*st.hp*st.wp*g.C+qkernel.XSlack, byte(o.xZero))
+	case !g.Pointwise():
 		st.zeroID = p.addRegion(g.C+qkernel.XSlack, byte(o.xZero))
 	}
 	p.macs += g.MACs()
@@ -82,7 +114,25 @@ func (o *convOp) build(p *plan) (step, error) {
 	g := st.g
 	k := o.packed.Kernel
 	s := &convStep{pc: o.packed, g: g, xOff: p.off[o.in[0]], yOff: p.off[o.out[0]], out: &o.output, mr: k.MR, nr: k.NR, nPix: 1, nCh: 1}
-	if st.zeroID >= 0 {
+	if o.merged {
+		// One tap per kernel row: the KW pixels of the padded row, KW·C
+		// contiguous bytes.
+		pad := p.regionOff(st.padID)
+		s.ind = make([]int32, g.Pixels()*g.KH)
+		i := 0
+		for n := 0; n < g.N; n++ {
+			for oy := 0; oy < g.OH; oy++ {
+				for ox := 0; ox < g.OW; ox++ {
+					for ky := 0; ky < g.KH; ky++ {
+						s.ind[i] = int32(pad + ((n*st.hp+oy*g.SH+ky*g.DH)*st.wp+ox*g.SW)*g.C)
+						i++
+					}
+				}
+			}
+		}
+		p.indirection += 4 * len(s.ind)
+		s.pad = &padCopy{n: g.N, h: g.H, w: g.W, c: g.C, hp: st.hp, wp: st.wp, top: g.PadT, left: g.PadL, x: s.xOff, y: pad}
+	} else if st.zeroID >= 0 {
 		s.ind = make([]int32, g.IndirectionLen())
 		g.BuildIndirection(s.ind, s.xOff, p.regionOff(st.zeroID))
 		p.indirection += 4 * len(s.ind)
@@ -100,6 +150,7 @@ func (o *convOp) build(p *plan) (step, error) {
 }
 
 type convStep struct {
+	pad        *padCopy
 	pc         *qkernel.PackedConv
 	g          qkernel.ConvGeom
 	ind        []int32
@@ -111,6 +162,35 @@ type convStep struct {
 }
 
 func (s *convStep) tasks() int { return s.g.Groups * s.nPix * s.nCh }
+
+// prep copies the input into the padded buffer of a merged convolution
+// (its border keeps the zero point it was filled with).
+func (s *convStep) prep(rs *runState) {
+	if s.pad != nil {
+		s.pad.run(rs.arena)
+	}
+}
+
+// padCopy places an NHWC tensor inside a larger one, at (top, left).
+type padCopy struct {
+	n, h, w, c, hp, wp, top, left int
+	x, y                          int
+}
+
+// Rows and columns that no window reads (past the last stride) are not
+// copied: the padded buffer ends with the last window.
+func (c *padCopy) run(a []byte) {
+	row := c.w * c.c
+	cw := min(c.w, c.wp-c.left) * c.c
+	rows := min(c.h, c.hp-c.top)
+	for n := 0; n < c.n; n++ {
+		for r := 0; r < rows; r++ {
+			src := c.x + (n*c.h+r)*row
+			dst := c.y + ((n*c.hp+r+c.top)*c.wp+c.left)*c.c
+			copy(a[dst:dst+cw], a[src:src+cw])
+		}
+	}
+}
 
 func (s *convStep) run(rs *runState, task, _ int) {
 	per := s.nPix * s.nCh

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -80,19 +81,27 @@ func nhwc(d []int64) (n, h, w, c int, ok bool) {
 	return 0, 0, 0, 0, false
 }
 
+// numElements is the product of dims, saturated at the largest int (so a
+// size check catches an overflowing product on 32-bit targets).
 func numElements(d []int64) int {
-	n := 1
+	n := int64(1)
 	for _, v := range d {
-		n *= int(v)
+		if v < 0 {
+			return 0
+		}
+		if v != 0 && n > math.MaxInt/v {
+			return math.MaxInt
+		}
+		n *= v
 	}
-	return n
+	return int(n)
 }
 
 // Limits of a plan: sizes from the caller are checked before anything is
 // allocated.
 const (
 	maxDim        = 1 << 16
-	maxArenaBytes = 1 << 31 // arena offsets are int32 in indirection buffers
+	maxArenaBytes = 1<<31 - 1 // arena offsets are int32 in indirection buffers
 )
 
 // shapeKey identifies a set of input shapes.

@@ -95,11 +95,17 @@ func (p *plan) matches(dims [][]int64, types []onnx.DataType) bool {
 	return true
 }
 
+// prepper is a step with serial work before its tasks.
+type prepper interface{ prep(rs *runState) }
+
 // exec runs a plan with the graph inputs in s.fvals.
 func (s *Session) exec(p *plan) error {
 	rs := &s.rs
 	rs.p, rs.arena, rs.fvals, rs.scratch, rs.err = p, p.arena, s.fvals, s.scratch, nil
 	for _, st := range p.steps {
+		if pr, ok := st.(prepper); ok {
+			pr.prep(rs)
+		}
 		n := st.tasks()
 		if n == 1 || s.pool == nil {
 			for t := 0; t < n; t++ {
