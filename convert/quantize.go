@@ -47,6 +47,14 @@ type Options struct {
 	Seed uint64
 	// Batch is the number of samples per calibration run; 0 means 8.
 	Batch int
+	// ReduceRange quantizes weights to 7 bits, [−64, 64] (scale absmax/64),
+	// as ONNX Runtime's quantizer does with reduce_range. x86 kernels that
+	// multiply uint8 activations by int8 weights with VPMADDUBSW add pairs
+	// of products into int16 with saturation: 2·255·127 overflows, 2·255·64
+	// = 32640 does not. ONNX Runtime 1.30's x86 QLinearConv saturates this
+	// way (measured in ort_test.go); the project's engine does not, and
+	// loses one bit of weight precision with it.
+	ReduceRange bool
 	// Engine computes the int8 side of the report: EngineRuntime (the
 	// default: the project's fixed-point engine) or EngineRef (the float
 	// reference interpreter running the QDQ graph).
@@ -83,8 +91,11 @@ const (
 	KeyQuantCalibration = "piresnet.quant.calibration"
 )
 
-// WeightsScheme is the value of KeyQuantWeights.
-const WeightsScheme = "int8 symmetric per-output-channel [-127,127]"
+// The values of KeyQuantWeights.
+const (
+	WeightsScheme        = "int8 symmetric per-output-channel [-127,127]"
+	WeightsSchemeReduced = "int8 symmetric per-output-channel [-64,64] (reduce_range)"
+)
 
 // qtensor is an activation tensor of the prepared graph that gets its own
 // QuantizeLinear/DequantizeLinear pair.
@@ -258,7 +269,7 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	if err := p.chooseParams(opt.Method, opt.Activations); err != nil {
 		return nil, nil, err
 	}
-	q, wrep, bnotes, err := p.build(prepared, opt.Activations)
+	q, wrep, bnotes, err := p.build(prepared, opt.Activations, opt.ReduceRange)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -269,7 +280,11 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	}
 	q.SetMetadata(KeyQuantMethod, opt.Method.String())
 	q.SetMetadata(KeyQuantActivations, opt.Activations.String())
-	q.SetMetadata(KeyQuantWeights, WeightsScheme)
+	if opt.ReduceRange {
+		q.SetMetadata(KeyQuantWeights, WeightsSchemeReduced)
+	} else {
+		q.SetMetadata(KeyQuantWeights, WeightsScheme)
+	}
 	q.SetMetadata(KeyQuantCalibration, strconv.Itoa(len(calIdx))+" samples of "+src)
 
 	rep := &Report{Method: opt.Method.String(), Activations: opt.Activations.String(), Source: opt.Source,
@@ -429,6 +444,8 @@ func (p *plan) chooseParams(method quant.Method, qt quant.QType) error {
 type qdqBuilder struct {
 	e     *graphEdit
 	qt    quant.QType
+	// reduceRange quantizes weights to [−64, 64] (Options.ReduceRange).
+	reduceRange bool
 	out   []*onnx.Node
 	inits []*onnx.Tensor
 	// dq is the DequantizeLinear output each quantized float value is read
@@ -486,6 +503,9 @@ func (b *qdqBuilder) weight(name string) (*weightQ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert: weight %q: %v", name, err)
 	}
+	if b.reduceRange {
+		reduceScales(vals, scales)
+	}
 	q, err := quant.QuantizeSymmetricPerChannel(vals, scales)
 	if err != nil {
 		return nil, fmt.Errorf("convert: weight %q: %v", name, err)
@@ -501,6 +521,23 @@ func (b *qdqBuilder) weight(name string) (*weightQ, error) {
 	b.wrep = append(b.wrep, weightReport(name, vals, q, scales))
 	return w, nil
 }
+
+// reduceScales replaces per-channel scales absmax/127 by absmax/64.
+func reduceScales(w []float32, scales []float32) {
+	per := len(w) / len(scales)
+	for c := range scales {
+		var amax float64
+		for _, v := range w[c*per : (c+1)*per] {
+			amax = max(amax, math.Abs(float64(v)))
+		}
+		if s := amax / ReducedWeightMax; s >= 0x1p-126 {
+			scales[c] = float32(s)
+		}
+	}
+}
+
+// ReducedWeightMax is the largest weight magnitude with Options.ReduceRange.
+const ReducedWeightMax = 64
 
 // bias quantizes a bias to int32 with scale xScale·wScale[c].
 func (b *qdqBuilder) bias(name string, xScale float32, ws []float32, node *onnx.Node) (string, error) {
@@ -531,9 +568,9 @@ func (b *qdqBuilder) bias(name string, xScale float32, ws []float32, node *onnx.
 // node (or absorbed activation) that computes it and read through one
 // DequantizeLinear by all its readers, weights and biases as quantized
 // constants behind DequantizeLinear.
-func (p *plan) build(prepared *onnx.Model, qt quant.QType) (*onnx.Model, []WeightReport, []string, error) {
+func (p *plan) build(prepared *onnx.Model, qt quant.QType, reduceRange bool) (*onnx.Model, []WeightReport, []string, error) {
 	e := p.g
-	b := &qdqBuilder{e: e, qt: qt, dq: map[string]string{}, weights: map[string]*weightQ{}}
+	b := &qdqBuilder{e: e, qt: qt, reduceRange: reduceRange, dq: map[string]string{}, weights: map[string]*weightQ{}}
 	qmin := qt.Min()
 	// The names the float values get in the output: a graph output's name
 	// goes to its DequantizeLinear, its float value is renamed.
