@@ -442,12 +442,12 @@ func (p *plan) chooseParams(method quant.Method, qt quant.QType) error {
 
 // qdqBuilder writes the quantized graph.
 type qdqBuilder struct {
-	e     *graphEdit
-	qt    quant.QType
+	e  *graphEdit
+	qt quant.QType
 	// reduceRange quantizes weights to [−64, 64] (Options.ReduceRange).
 	reduceRange bool
-	out   []*onnx.Node
-	inits []*onnx.Tensor
+	out         []*onnx.Node
+	inits       []*onnx.Tensor
 	// dq is the DequantizeLinear output each quantized float value is read
 	// through.
 	dq      map[string]string
