@@ -56,7 +56,7 @@ type archOptions struct {
 	stageStrides []int
 }
 
-// ParseArch reads an --arch value: "" or "auto" (detect), a family key
+// parseArch reads an --arch value: "" or "auto" (detect), a family key
 // ("resnet", "vision_learner", "xresnet", "book"), or a model name
 // ("resnet50", "xresnet34", …) that detection must confirm. The book family
 // takes stride overrides: "book:stem=2-1-1,stages=1-2-2-2" gives the stride

@@ -244,10 +244,6 @@ func perChannel(what string, v []float32, ch int) ([]float32, error) {
 // go into the metadata. Checkpoint errors are *checkpoint.Error; the others
 // are as for Export, prefixed with the path.
 func ExportFile(path string, opt Options) (*onnx.Model, *Summary, error) {
-	sum, err := hashFile(path, opt.Progress)
-	if err != nil {
-		return nil, nil, &checkpoint.Error{Path: path, Kind: err, Msg: oneLine(err)}
-	}
 	lopt := checkpoint.Options{}
 	if opt.Progress != nil {
 		lopt.Progress = func(done, total int64) { opt.Progress("reading", done, total) }
@@ -255,6 +251,10 @@ func ExportFile(path string, opt Options) (*onnx.Model, *Summary, error) {
 	sd, err := checkpoint.Load(path, lopt)
 	if err != nil {
 		return nil, nil, err
+	}
+	sum, err := hashFile(path, opt.Progress)
+	if err != nil {
+		return nil, nil, &checkpoint.Error{Path: path, Kind: err, Msg: oneLine(err)}
 	}
 	opt.SourceSHA256 = sum
 	opt.SourceFile = filepath.Base(path)

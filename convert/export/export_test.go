@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/piresnet/piresnet/convert/export"
 	"github.com/piresnet/piresnet/internal/modelmeta"
@@ -60,18 +61,22 @@ func checkAgainstTorch(t *testing.T, f *fixture, path string, m *onnx.Model) []s
 		t.Fatalf("ref.Compile: %v", err)
 	}
 	var cells []string
+	var ortTime, refTime time.Duration
 	for _, tc := range f.Tests {
 		x := readTensor(t, tc.Input)
 		want := readTensor(t, tc.Output)
-		outs, err := ortrun.Run(path, []*onnx.Tensor{x}, ortrun.Options{Threads: 1})
+		t0 := time.Now()
+		outs, err := ortrun.Run(path, []*onnx.Tensor{x}, ortrun.Options{Threads: 1, OptLevel: "disabled"})
 		if err != nil {
 			t.Fatalf("ONNX Runtime: %v", err)
 		}
+		t1 := time.Now()
 		ortRatio := diffRatio(t, outs[0], want)
 		got, err := prog.Run(map[string]*onnx.Tensor{export.InputName: x})
 		if err != nil {
 			t.Fatalf("ref.Run %v: %v", tc.Shape, err)
 		}
+		ortTime, refTime = ortTime+t1.Sub(t0), refTime+time.Since(t1)
 		refRatio := diffRatio(t, got[export.OutputName], want)
 		size := fmt.Sprintf("%dx%dx%d", tc.Shape[0], tc.Shape[2], tc.Shape[3])
 		if ortRatio > tolerance {
@@ -82,6 +87,7 @@ func checkAgainstTorch(t *testing.T, f *fixture, path string, m *onnx.Model) []s
 		}
 		cells = append(cells, fmt.Sprintf("%-9s %.1e/%.1e", size, ortRatio, refRatio))
 	}
+	cells = append(cells, fmt.Sprintf("(ORT %.1fs, ref %.1fs)", ortTime.Seconds(), refTime.Seconds()))
 	return cells
 }
 
@@ -129,10 +135,12 @@ func TestFamilies(t *testing.T) {
 			t.Run(f.Name, func(t *testing.T) {
 				t.Parallel()
 				ckpt := filepath.Join(genDir(), f.File)
+				t0 := time.Now()
 				m, s, err := export.ExportFile(ckpt, exportOptions(f))
 				if err != nil {
 					t.Fatal(err)
 				}
+				exportTime := time.Since(t0)
 				checkSummary(t, f, s)
 				out := filepath.Join(dir, f.Name+".onnx")
 				if err := onnx.WriteFile(out, m); err != nil {
@@ -145,6 +153,7 @@ func TestFamilies(t *testing.T) {
 				checkMetadata(t, f, back, fileSHA256(t, ckpt))
 				checkGraph(t, back, f)
 				cells := checkAgainstTorch(t, f, out, back)
+				cells = append(cells, fmt.Sprintf("(export %.1fs)", exportTime.Seconds()))
 				table.add("%-22s %-26s %-9s %s", f.Name, s.Architecture, f.DType, strings.Join(cells, "  "))
 				mu.Lock()
 				written = append(written, out)
