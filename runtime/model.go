@@ -158,7 +158,32 @@ func compileNamed(m *onnx.Model, name string, opt Options) (*Model, error) {
 		return nil, &modelError{name, errors.New("model has no input")}
 	}
 	md.prog = pr
+	md.src = slimSource(m, pr)
 	return md, nil
+}
+
+// slimSource returns a copy of m whose initializers keep their names,
+// types and dims but drop their data when the program does not read them
+// (the weights it packed): a loaded model then holds its weights once.
+func slimSource(m *onnx.Model, pr *program) *onnx.Model {
+	keep := map[*onnx.Tensor]bool{}
+	for _, v := range pr.values {
+		if v.konst != nil {
+			keep[v.konst] = true
+		}
+	}
+	cm := *m
+	g := *m.Graph
+	cm.Graph = &g
+	g.Initializers = make([]*onnx.Tensor, len(m.Graph.Initializers))
+	for i, t := range m.Graph.Initializers {
+		if keep[t] {
+			g.Initializers[i] = t
+			continue
+		}
+		g.Initializers[i] = &onnx.Tensor{Name: t.Name, DataType: t.DataType, Dims: t.Dims, DocString: t.DocString}
+	}
+	return &cm
 }
 
 // Float reports whether the model runs on the float reference (it has no
@@ -189,7 +214,9 @@ func (m *Model) OutputNames() []string {
 	return names
 }
 
-// Source returns the decoded ONNX model (not to be modified).
+// Source returns the decoded ONNX model (not to be modified). For an int8
+// model, the initializers that were packed into the engine's layout keep
+// their names, types and dims but not their data.
 func (m *Model) Source() *onnx.Model { return m.src }
 
 // Options returns the options the model was compiled with, defaults
