@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/piresnet/piresnet/internal/onnx"
+	"github.com/piresnet/piresnet/runtime/ref"
 )
 
 // qdqGen is where testdata/qdq/make_fixtures.sh writes the QDQ fixtures
@@ -55,4 +56,10 @@ func readModel(t testing.TB, path string) *onnx.Model {
 		t.Fatal(err)
 	}
 	return m
+}
+
+func refCompile(m *onnx.Model) (interface {
+	Run(map[string]*onnx.Tensor) (map[string]*onnx.Tensor, error)
+}, error) {
+	return ref.Compile(m)
 }

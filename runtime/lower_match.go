@@ -32,7 +32,10 @@ func (c *compiler) match(n *onnx.Node) (*pending, []*onnx.Node) {
 	case "Concat":
 		return c.matchConcat(n)
 	case "Flatten", "Reshape":
-		return c.matchReshape(n)
+		if p, abs := c.matchReshape(n); p != nil {
+			return p, abs
+		}
+		return c.matchInt8Reshape(n)
 	case "QuantizeLinear":
 		return c.matchRequant(n)
 	case "QLinearConv":
@@ -280,8 +283,11 @@ func (c *compiler) int8Elem(name string) (onnx.DataType, bool) {
 		}
 		return 0, false
 	}
-	if (p.OpType == "MaxPool" || p.OpType == "GlobalMaxPool") && len(p.Outputs) == 1 {
-		return c.int8Elem(input(p, 0))
+	switch p.OpType {
+	case "MaxPool", "GlobalMaxPool", "Flatten", "Reshape":
+		if len(p.Outputs) == 1 {
+			return c.int8Elem(input(p, 0))
+		}
 	}
 	return 0, false
 }
@@ -306,6 +312,23 @@ func (c *compiler) matchInt8MaxPool(n *onnx.Node) (*pending, []*onnx.Node) {
 	c.elem[input(n, 0)] = elem
 	c.elem[n.Outputs[0]] = elem
 	return &pending{op: op, inNames: []string{input(n, 0)}, outName: []string{n.Outputs[0]}}, nil
+}
+
+// matchInt8Reshape lowers Flatten or Reshape applied directly to an 8-bit
+// tensor (the operator form between QLinear nodes).
+func (c *compiler) matchInt8Reshape(n *onnx.Node) (*pending, []*onnx.Node) {
+	elem, ok := c.int8Elem(input(n, 0))
+	if !ok || len(n.Outputs) != 1 || (n.OpType == "Reshape" && (input(n, 1) == "" || n.AttrInt("allowzero", 0) != 0)) {
+		return nil, nil
+	}
+	c.elem[input(n, 0)] = elem
+	c.elem[n.Outputs[0]] = elem
+	p := &pending{op: newReshapeOp([]*onnx.Node{n}, nil), inNames: []string{input(n, 0)}, outName: []string{n.Outputs[0]}}
+	if n.OpType == "Reshape" {
+		p.inNames = append(p.inNames, input(n, 1))
+		p.quantIn = []bool{true, false}
+	}
+	return p, nil
 }
 
 func (c *compiler) matchAvgPool(n *onnx.Node) (*pending, []*onnx.Node) {

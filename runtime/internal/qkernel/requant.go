@@ -73,22 +73,10 @@ func Requantize(acc int32, r Requant, o *Output) uint8 {
 	return requantize(acc, int64(r.Mult), uint(r.Shift), o)
 }
 
-// LUT maps each uint8 value of a tensor with zero point inZP to the value
-// with the same real meaning in another quantization: lut[q] =
-// quant.Requantize(q − inZP, m, o.ZeroPoint, o.Qmin(), o.Qmax()), with m the
-// ratio of the input scale to the output scale. Requantizing an 8-bit
-// tensor is a table lookup (concat inputs, max pooling or flatten whose
-// output parameters differ from the input's).
-func LUT(inZP int32, m quant.Multiplier, o Output) *[256]uint8 {
-	r := NewRequant(m)
-	var t [256]uint8
-	for q := range t {
-		t[q] = Requantize(int32(q)-inZP, r, &o)
-	}
-	return &t
-}
-
-// ApplyLUT writes lut[x[i]] to y[i].
+// ApplyLUT writes lut[x[i]] to y[i]: requantizing an 8-bit tensor to other
+// parameters (concat inputs, max pooling or flatten whose output
+// parameters differ from the input's, elementwise operators) is a lookup
+// in a table made at load.
 func ApplyLUT(y, x []uint8, lut *[256]uint8) {
 	y = y[:len(x)]
 	for i, v := range x {

@@ -43,19 +43,3 @@ func TestRequantizeIsQuantRequantize(t *testing.T) {
 		}
 	}
 }
-
-func TestLUT(t *testing.T) {
-	r := newRand(t)
-	for i := 0; i < 200; i++ {
-		zp := int32(r.IntN(256))
-		m := randMultiplier(t, r, 0.05, 20)
-		o := randOutput(r)
-		lut := LUT(zp, m, o)
-		for q := 0; q < 256; q++ {
-			want := quant.Requantize(int32(q)-zp, m, o.ZeroPoint, o.Qmin(), o.Qmax())
-			if int32(lut[q]) != want {
-				t.Fatalf("zp %d m %v: lut[%d] = %d, want %d", zp, m, q, lut[q], want)
-			}
-		}
-	}
-}
