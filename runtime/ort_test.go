@@ -94,7 +94,11 @@ func TestOperatorsMatchORTAndRef(t *testing.T) {
 			feed[vi.Name] = readTensor(t, filepath.Join(dir, fmt.Sprintf("input_%d.pb", k)))
 		}
 		ortOut := readTensor(t, filepath.Join(dir, "output_0.pb"))
-		for _, threads := range []int{1, 3} {
+		threadCounts := []int{1, 3}
+		if testing.Short() {
+			threadCounts = threadCounts[:1]
+		}
+		for _, threads := range threadCounts {
 			m, err := Compile(qm, Options{Threads: threads})
 			if err != nil {
 				t.Fatal(err)
