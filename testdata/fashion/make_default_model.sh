@@ -1,0 +1,52 @@
+#!/bin/sh
+# Builds the model built into edge, internal/defaultmodel/fashion_int8.onnx,
+# from the committed checkpoint testdata/fashion/model.pth:
+#
+#   1. export (go run ./cmd/export) writes the float ONNX model with the
+#      labels (labels.txt), the normalization and the 28x28 input size of
+#      model.json, to testdata/fashion/gen/fashion_float.onnx;
+#   2. the int8 converter (go run ./convert/internal/int8cmd, the flags of
+#      export --int8) calibrates it on Fashion-MNIST TRAINING images (never
+#      test images: those measure it) with the method that measured best
+#      (convert/README-snippet.md) and writes the int8 QDQ model, and its
+#      per-tensor report to testdata/fashion/gen/fashion_int8.report.json.
+#
+# Usage: testdata/fashion/make_default_model.sh [CHECKPOINT [OUTPUT]]
+# Environment: FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
+# METHOD (default mse), CALIB_COUNT (default 2000), REDUCE_RANGE (set to
+# any value for 7-bit weights).
+#
+# Deterministic: the same checkpoint gives the same file (calibration
+# images are drawn with a fixed seed). Outputs are written atomically.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+ckpt=${1:-$here/model.pth}
+out=${2:-$root/internal/defaultmodel/fashion_int8.onnx}
+data=${FASHION_MNIST:-/usr/share/datasets/fashion-mnist}
+method=${METHOD:-mse}
+count=${CALIB_COUNT:-2000}
+meta=$(dirname "$ckpt")/model.json
+labels=$(dirname "$ckpt")/labels.txt
+[ -f "$labels" ] || labels=$here/labels.txt
+[ -f "$meta" ] || meta=$here/model.json
+
+for f in "$ckpt" "$labels" "$meta" "$data/train-images-idx3-ubyte.gz"; do
+	if [ ! -f "$f" ]; then
+		echo "make_default_model.sh: $f is missing" >&2
+		exit 1
+	fi
+done
+# mean and std (float32, as written by train.py) from model.json.
+norm=$(/usr/bin/python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(repr(m["mean"][0]), repr(m["std"][0]), "%dx%d" % tuple(m["train_size"]))' "$meta")
+set -- $norm
+mean=$1 std=$2 size=$3
+
+mkdir -p "$here/gen"
+float=$here/gen/fashion_float.onnx
+cd "$root"
+go run ./cmd/export --quiet --labels "$labels" --mean "$mean" --std "$std" --input-size "$size" -o "$float" "$ckpt"
+rr=
+[ -n "${REDUCE_RANGE:-}" ] && rr=--reduce-range
+go run ./convert/internal/int8cmd --calib "$data/train-images-idx3-ubyte.gz" --calib-count "$count" \
+	--method "$method" $rr --report "$here/gen/fashion_int8.report.json" -o "$out" "$float"
