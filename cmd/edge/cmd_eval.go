@@ -227,4 +227,3 @@ func openEvalSet(path, labels string) (dataset.Source, error) {
 	}
 	return s, nil
 }
-
