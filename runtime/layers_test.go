@@ -83,6 +83,106 @@ func layerModels(qm *onnx.Model) []*onnx.Model {
 	return out
 }
 
+// layerAgreement runs every layer of qm (layerModels) on the engine and on
+// the float reference, each fed the reference's own 8-bit input tensors
+// for each of the feeds, and returns the agreement per operator.
+func layerAgreement(t *testing.T, qm *onnx.Model, feeds []map[string]*onnx.Tensor, allowFallback bool) (map[string]*agreement, string, agreement) {
+	t.Helper()
+	full := *qm
+	fg := *qm.Graph
+	full.Graph = &fg
+	fg.Outputs = nil
+	for _, n := range fg.Nodes {
+		if n.OpType == "QuantizeLinear" {
+			fg.Outputs = append(fg.Outputs, &onnx.ValueInfo{Name: n.Outputs[0]})
+		}
+	}
+	p, err := ref.Compile(&full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []map[string]*onnx.Tensor
+	for _, feed := range feeds {
+		v, err := p.Run(feed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vals = append(vals, v)
+	}
+	byOp := map[string]*agreement{}
+	worst := agreement{same: 1, total: 1}
+	worstName := ""
+	for _, lm := range layerModels(qm) {
+		m, err := Compile(lm, Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, _ := m.Info(0, 0)
+		if len(info.Fallback) != 0 && !allowFallback {
+			t.Fatalf("layer %s not lowered: %v", lm.Graph.Name, info.Fallback)
+		}
+		lp, err := ref.Compile(lm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := m.NewSession()
+		for _, v := range vals {
+			feed := map[string]*onnx.Tensor{}
+			for _, vi := range lm.Graph.Inputs {
+				feed[vi.Name] = v[vi.Name]
+			}
+			got, err := s.Run(feed)
+			if err != nil {
+				t.Fatalf("layer %s: %v", lm.Graph.Name, err)
+			}
+			want, err := lp.Run(feed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := lm.Graph.Outputs[0].Name
+			var a agreement
+			if err := u8Agreement(&a, got[out], want[out]); err != nil {
+				t.Fatalf("layer %s: %v", lm.Graph.Name, err)
+			}
+			op := lm.Graph.Nodes[len(lm.Graph.Nodes)-2].OpType
+			if op == "Relu" {
+				op = lm.Graph.Nodes[len(lm.Graph.Nodes)-3].OpType + "+Relu"
+			}
+			b := byOp[op]
+			if b == nil {
+				b = &agreement{}
+				byOp[op] = b
+			}
+			b.same += a.same
+			b.total += a.total
+			b.maxSteps = max(b.maxSteps, a.maxSteps)
+			if a.share() < worst.share() {
+				worst, worstName = a, lm.Graph.Name
+			}
+		}
+		s.Close()
+	}
+	return byOp, worstName, worst
+}
+
+// checkLayers logs the agreement per operator and fails below 99.9% or
+// beyond one step.
+func checkLayers(t *testing.T, name string, byOp map[string]*agreement) {
+	t.Helper()
+	var ops []string
+	for op := range byOp {
+		ops = append(ops, op)
+	}
+	sort.Strings(ops)
+	for _, op := range ops {
+		a := byOp[op]
+		t.Logf("%s %-18s %9d/%-9d identical to the float reference (%.4f%%), largest difference %d step", name, op, a.same, a.total, 100*a.share(), a.maxSteps)
+		if a.share() < 0.999 || a.maxSteps > 1 {
+			t.Errorf("%s: %s layers agree on %.4f%%, up to %d steps", name, op, 100*a.share(), a.maxSteps)
+		}
+	}
+}
+
 // Every layer of the QDQ ResNets, fed the float reference's own 8-bit
 // input tensors: the engine's fixed-point result against the reference's
 // real arithmetic, layer by layer. (End to end, the rare one-step
@@ -97,94 +197,13 @@ func TestResNetLayersMatchRef(t *testing.T) {
 	}
 	for _, name := range models {
 		qm := readModel(t, filepath.Join(qdqGen, "models", name+".onnx"))
-		full := *qm
-		fg := *qm.Graph
-		full.Graph = &fg
-		fg.Outputs = nil
-		for _, n := range fg.Nodes {
-			if n.OpType == "QuantizeLinear" {
-				fg.Outputs = append(fg.Outputs, &onnx.ValueInfo{Name: n.Outputs[0]})
-			}
-		}
-		p, err := ref.Compile(&full)
-		if err != nil {
-			t.Fatal(err)
-		}
-		layers := layerModels(qm)
-		byOp := map[string]*agreement{}
-		worst := agreement{same: 1, total: 1}
-		worstName := ""
-		var vals []map[string]*onnx.Tensor
+		var feeds []map[string]*onnx.Tensor
 		for _, in := range inputs {
 			x := readTensor(t, filepath.Join(qdqGen, "inputs", in, "input_0.pb"))
-			v, err := p.Run(map[string]*onnx.Tensor{qm.Graph.Inputs[0].Name: x})
-			if err != nil {
-				t.Fatal(err)
-			}
-			vals = append(vals, v)
+			feeds = append(feeds, map[string]*onnx.Tensor{qm.Graph.Inputs[0].Name: x})
 		}
-		for _, lm := range layers {
-			m, err := Compile(lm, Options{Threads: 2})
-			if err != nil {
-				t.Fatal(err)
-			}
-			info, _ := m.Info(0, 0)
-			if len(info.Fallback) != 0 {
-				t.Fatalf("%s: layer %s not lowered: %v", name, lm.Graph.Name, info.Fallback)
-			}
-			lp, err := ref.Compile(lm)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s := m.NewSession()
-			for _, v := range vals {
-				feed := map[string]*onnx.Tensor{}
-				for _, vi := range lm.Graph.Inputs {
-					feed[vi.Name] = v[vi.Name]
-				}
-				got, err := s.Run(feed)
-				if err != nil {
-					t.Fatalf("%s: layer %s: %v", name, lm.Graph.Name, err)
-				}
-				want, err := lp.Run(feed)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out := lm.Graph.Outputs[0].Name
-				var a agreement
-				if err := u8Agreement(&a, got[out], want[out]); err != nil {
-					t.Fatalf("%s: layer %s: %v", name, lm.Graph.Name, err)
-				}
-				op := lm.Graph.Nodes[len(lm.Graph.Nodes)-2].OpType
-				if op == "Relu" {
-					op = lm.Graph.Nodes[len(lm.Graph.Nodes)-3].OpType + "+Relu"
-				}
-				b := byOp[op]
-				if b == nil {
-					b = &agreement{}
-					byOp[op] = b
-				}
-				b.same += a.same
-				b.total += a.total
-				b.maxSteps = max(b.maxSteps, a.maxSteps)
-				if a.share() < worst.share() {
-					worst, worstName = a, lm.Graph.Name
-				}
-			}
-			s.Close()
-		}
-		var ops []string
-		for op := range byOp {
-			ops = append(ops, op)
-		}
-		sort.Strings(ops)
-		for _, op := range ops {
-			a := byOp[op]
-			t.Logf("%s %-10s %9d/%-9d identical to the float reference (%.4f%%), largest difference %d step", name, op, a.same, a.total, 100*a.share(), a.maxSteps)
-			if a.share() < 0.999 || a.maxSteps > 1 {
-				t.Errorf("%s: %s layers agree on %.4f%%, up to %d steps", name, op, 100*a.share(), a.maxSteps)
-			}
-		}
-		t.Logf("%s: %d layers, worst %s at %.4f%%", name, len(layers), worstName, 100*worst.share())
+		byOp, worstName, worst := layerAgreement(t, qm, feeds, false)
+		checkLayers(t, name, byOp)
+		t.Logf("%s: worst layer %s at %.4f%%", name, worstName, 100*worst.share())
 	}
 }
