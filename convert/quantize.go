@@ -404,7 +404,21 @@ func (p *plan) chooseParams(method quant.Method, qt quant.QType) error {
 	type span struct{ lo, hi float32 }
 	groups := map[int]*span{}
 	for _, t := range p.tensors {
-		lo, hi, err := method.Range(t.hist)
+		m := method
+		switch {
+		case t.prod == nil:
+			// The input is 8-bit pixels normalized: its observed range is
+			// the pixel range, and clipping it would throw away contrast
+			// (Fashion-MNIST's black background is half the pixels: a
+			// method that clips by distribution cuts the bright ones).
+			m = quant.MinMax
+		case p.g.output[t.name]:
+			// The logits keep their observed range: clipping them would
+			// saturate the largest ones to the same value and let the
+			// lower class index win the tie.
+			m = quant.MinMax
+		}
+		lo, hi, err := m.Range(t.hist)
 		if errors.Is(err, quant.ErrEmptyHistogram) {
 			lo, hi, err = 0, 0, nil // never saw a finite value: scale 1
 		}

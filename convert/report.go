@@ -49,8 +49,9 @@ type TensorReport struct {
 	Max float64 `json:"max"`
 	Lo  float32 `json:"range_lo"`
 	Hi  float32 `json:"range_hi"`
-	// Clipped is the fraction of values, on the held-back samples, outside
-	// what the 8-bit type represents with Scale and ZeroPoint.
+	// Clipped is the fraction of values, on the held-back samples, that
+	// the 8-bit type clips: beyond the ends of the range that Scale and
+	// ZeroPoint represent by more than half a step (rounding's share).
 	Clipped float64 `json:"clipped"`
 	// SQNR is 10·log10(Σ f² / Σ (f − q)²) in dB over the held-back
 	// samples, f the float model's value and q the int8 model's
@@ -256,8 +257,10 @@ func (p *plan) measure(prepared, q *onnx.Model, calib Calibration, idx []int, op
 				runErr = fmt.Errorf("convert: int8 model: tensor %q has no matching output", t.name)
 				return
 			}
-			lo := quant.Dequantize(opt.Activations.Min(), t.scale, t.zp)
-			hi := quant.Dequantize(opt.Activations.Max(), t.scale, t.zp)
+			// Clipped: beyond the ends of the 8-bit range by more than the
+			// half step that rounding moves any value.
+			lo := quant.Dequantize(opt.Activations.Min(), t.scale, t.zp) - t.scale/2
+			hi := quant.Dequantize(opt.Activations.Max(), t.scale, t.zp) + t.scale/2
 			a := &accs[i]
 			for j, v := range f {
 				fv := float64(v)
