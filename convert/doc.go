@@ -14,7 +14,12 @@
 // as an output, as ONNX Runtime's calibrator does, and collects a histogram
 // per tensor (quant.Histogram); the Method (quant.MinMax, quant.Percentile,
 // quant.Entropy — TensorRT's KL divergence —, quant.MSE) turns it into a
-// range and quant.ChooseAsymmetric into a scale and zero point.
+// range and quant.ChooseAsymmetric into a scale and zero point. Two tensors
+// always keep their observed range: the graph input (normalized 8-bit
+// pixels, whose range is the pixel range: a distribution-based clip of
+// Fashion-MNIST's inputs, half of them black background, cuts off the
+// bright pixels) and the logits (clipping them saturates the top classes
+// to one value and turns top-1 into a tie).
 //
 // # The quantized graph
 //
