@@ -200,14 +200,15 @@ func (c *compiler) matchAdd(n *onnx.Node) (*pending, []*onnx.Node) {
 }
 
 func (c *compiler) buildAdd(n *onnx.Node, a string, aq qparams, b string, bq qparams, out string, yq qparams, qmin, qmax int32, abs []*onnx.Node) (*pending, []*onnx.Node) {
-	p, err := qkernel.NewAddParams(aq.scale, aq.u8Zero(), bq.scale, bq.u8Zero(), yq.scale, qkernel.NewOutput(yq.u8Zero(), qmin, qmax))
+	p, err := quant.NewAddParams(aq.scale, aq.u8Zero(), bq.scale, bq.u8Zero(), yq.scale, yq.u8Zero(), quant.Uint8)
 	if err != nil {
 		return nil, nil
 	}
+	p.Qmin, p.Qmax = max(p.Qmin, qmin), min(p.Qmax, qmax) // fused ReLU/Clip
 	c.setElem(a, aq)
 	c.setElem(b, bq)
 	c.setElem(out, yq)
-	return &pending{op: newAddOp(append([]*onnx.Node{n}, abs...), p), inNames: []string{a, b}, outName: []string{out}}, abs
+	return &pending{op: newAddOp(append([]*onnx.Node{n}, abs...), qkernel.NewAddTables(&p)), inNames: []string{a, b}, outName: []string{out}}, abs
 }
 
 // requantLUT is the table that maps an 8-bit value in parameters in to
@@ -355,7 +356,7 @@ func (c *compiler) matchAvgPool(n *onnx.Node) (*pending, []*onnx.Node) {
 		countPad := n.AttrInt("count_include_pad", 0) != 0
 		reqs := make([]qkernel.Requant, win.kh*win.kw+1)
 		for d := 1; d < len(reqs); d++ {
-			m, err := quant.QuantizeMultiplier(float64(xq.scale) / (float64(yq.scale) * float64(d)))
+			m, err := quant.AveragePoolMultiplier(xq.scale, yq.scale, d)
 			if err != nil {
 				return nil, nil
 			}

@@ -9,14 +9,14 @@ import (
 )
 
 // addOp is a quantized elementwise addition of two tensors of the same
-// dims (the residual connection), in integer arithmetic
-// (qkernel.AddParams).
+// dims (the residual connection), in integer arithmetic: quant.AddParams,
+// TensorFlow Lite's method, run through qkernel.AddTables.
 type addOp struct {
 	opBase
-	params *qkernel.AddParams
+	params *qkernel.AddTables
 }
 
-func newAddOp(nodes []*onnx.Node, p *qkernel.AddParams) *addOp {
+func newAddOp(nodes []*onnx.Node, p *qkernel.AddTables) *addOp {
 	return &addOp{opBase: opBase{kind: "add", nodes: nodes, kernel: "add_generic", lowered: true}, params: p}
 }
 
@@ -43,7 +43,7 @@ func (o *addOp) build(p *plan) (step, error) {
 type elementStep struct {
 	n, parts int
 	a, b, y  int
-	add      *qkernel.AddParams
+	add      *qkernel.AddTables
 	lut      *[256]uint8
 }
 

@@ -11,7 +11,11 @@ import (
 // globalPoolOp is global average or max pooling of an NHWC tensor to
 // [N, C, 1, 1]: the adaptive pooling kernels with one output cell, so any
 // input size works. The average's multiplier depends on H·W and is made per
-// plan from ONNX Runtime's float32 scale x_scale / (y_scale · H·W).
+// plan from the float32 scale x_scale / (y_scale · float32(H·W)), the very
+// number ONNX Runtime's QLinearGlobalAveragePool multiplies the int32 sum
+// by (MLAS qlgavgpool.cpp; the per-operator test agrees with it on every
+// element), rather than quant.AveragePoolMultiplier's float64 quotient
+// (which AveragePool uses): both are within 2^-24 of the real scale.
 type globalPoolOp struct {
 	opBase
 	avg            bool
