@@ -37,6 +37,9 @@ type fixture struct {
 	MACs224        int64         `json:"macs224"`
 	Labels         []string      `json:"labels"`
 	Tests          []fixtureTest `json:"tests"`
+	// TorchF32VsF64 is how far torch's float32 logits are from its float64
+	// logits on the first input (the fixture's conditioning).
+	TorchF32VsF64 float64 `json:"torch_f32_vs_f64"`
 }
 
 type badFixture struct {

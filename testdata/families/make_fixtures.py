@@ -396,10 +396,11 @@ def branch_final_bns(model):
 def randomize(model, calib_hw, in_ch, seed):
     """Random weights, random BatchNorm affine, running stats from a
     training-mode pass, perturbed. The weight of the last BatchNorm of each
-    residual branch is scaled by 0.25, as trained ResNets have them small (and
-    zero-init-residual training starts them at 0): without it the residual
-    stream grows through 30 blocks until torch's own float32 result is 1e-4
-    away from its float64 result."""
+    residual branch is divided by sqrt(number of blocks), as trained ResNets
+    have them small (zero-init-residual training starts them at 0, Fixup
+    scales branches by depth): without it the residual stream grows through
+    30 blocks until torch's own float32 result is 1e-4 away from its float64
+    result."""
     g = torch.Generator().manual_seed(seed)
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
@@ -414,8 +415,9 @@ def randomize(model, calib_hw, in_ch, seed):
             m.bias.copy_(0.2 * torch.randn(m.num_features, generator=g))
             m.momentum = None  # cumulative average: one batch sets the statistics
             m.reset_running_stats()
-        for m in branch_final_bns(model):
-            m.weight.mul_(0.25)
+        finals = branch_final_bns(model)
+        for m in finals:
+            m.weight.div_(np.sqrt(len(finals)))
     model.train()
     with torch.no_grad():
         model(torch.randn(2, in_ch, *calib_hw, generator=g))
