@@ -22,7 +22,7 @@ const (
 	gSet                                             // builtins.set, builtins.frozenset
 	gCodecsEncode                                    // _codecs.encode(str, "latin1"): protocol 2 bytes
 	gBytes                                           // builtins.bytes(): protocol 2 empty bytes
-	gInert                                           // argparse.Namespace, numpy scalars and dtypes, torch.device
+	gInert                                           // argparse.Namespace, numpy scalars and dtypes, torch.device, fastcore L
 )
 
 // pyGlobal is an allow-listed global.
@@ -57,6 +57,7 @@ var allowed = map[string]globalKind{
 	"numpy.core.multiarray scalar":                      gInert,
 	"numpy._core.multiarray scalar":                     gInert,
 	"numpy dtype":                                       gInert,
+	"fastcore.foundation L":                             gInert, // fastai's list class, in every Learner.save optimizer state
 	"pytorch_lightning.utilities.parsing AttributeDict": gDictClass,
 	"lightning.pytorch.utilities.parsing AttributeDict": gDictClass,
 	"lightning_fabric.utilities.data AttributeDict":     gDictClass,

@@ -355,13 +355,30 @@ def make_good():
     dsd = dp.state_dict()
     save_both("dataparallel", dsd, stripped="module.", expect=net.state_dict())
 
-    # fastai Learner.save(with_opt=True): {'model': state_dict, 'opt': optimizer state}
+    # fastai Learner.save(with_opt=True): {'model': state_dict, 'opt': optimizer state}.
+    # fastai's Optimizer.state_dict keeps its hyper-parameters in a fastcore L,
+    # which pickles as NEWOBJ fastcore.foundation.L + BUILD {'items': [...]}.
+    fc = types.ModuleType("fastcore.foundation")
+
+    class L:
+        def __init__(self, items):
+            self.items = list(items)
+
+    L.__module__ = "fastcore.foundation"
+    L.__qualname__ = "L"
+    fc.L = L
+    sys.modules["fastcore"] = types.ModuleType("fastcore")
+    sys.modules["fastcore.foundation"] = fc
+
+    def fastcore_L(items):
+        return L(items)
+
     model = fastai_resnet18()
     msd = model.state_dict()
     params = [p for p in model.parameters()]
     opt = {"state": [{"grad_avg": torch.randn_like(p), "sqr_avg": torch.rand_like(p), "step": 17, "do_wd": True}
                      for p in params],
-           "hypers": [{"wd": 0.01, "sqr_mom": 0.99, "lr": 0.001, "mom": 0.9, "eps": 1e-05}]}
+           "hypers": fastcore_L([{"wd": 0.01, "sqr_mom": 0.99, "lr": 0.001, "mom": 0.9, "eps": 1e-05}])}
     save_both("fastai", msd, obj={"model": msd, "opt": opt}, unwrap=lambda o: o["model"], container="fastai")
 
     # PyTorch Lightning-like: 'state_dict' with the LightningModule's "model." prefix
