@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ next to the fixtures
 import train  # noqa: E402  (the model definition and checkpoint loader)
 
 
