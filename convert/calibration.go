@@ -65,3 +65,35 @@ func (t TensorCalibration) Sample(i int, dst []float32) error {
 	copy(dst, t[i].F32)
 	return nil
 }
+
+// MultiCalibration calibrates with the same samples at several input
+// sizes (the first member's size is the report's): each sample is run
+// through the float model once per member and every run adds to the same
+// histograms, so that one int8 model fits every size it will run at (a
+// fully convolutional ResNet's activations depend on the input size). The
+// members must have the same length, the same samples in the same order.
+type MultiCalibration []Calibration
+
+func (m MultiCalibration) check() error {
+	if len(m) == 0 {
+		return fmt.Errorf("convert: empty MultiCalibration")
+	}
+	for _, c := range m[1:] {
+		if c.Len() != m[0].Len() {
+			return fmt.Errorf("convert: MultiCalibration members of %d and %d samples", m[0].Len(), c.Len())
+		}
+		if _, ok := c.(MultiCalibration); ok {
+			return fmt.Errorf("convert: nested MultiCalibration")
+		}
+	}
+	return nil
+}
+
+// Len returns the number of samples of the first member.
+func (m MultiCalibration) Len() int { return m[0].Len() }
+
+// Shape returns the first member's shape.
+func (m MultiCalibration) Shape() (int, int, int) { return m[0].Shape() }
+
+// Sample returns the first member's sample.
+func (m MultiCalibration) Sample(i int, dst []float32) error { return m[0].Sample(i, dst) }

@@ -51,7 +51,7 @@ func (c *CLI) Register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.Report, "report", "", "write the per-tensor report as JSON to this file")
 	fs.IntVar(&c.Held, "report-count", DefaultHeld, "further images, not used for calibration, that the report measures SQNR on (0: none)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the random choice of calibration images")
-	fs.StringVar(&c.Size, "calib-size", "", "input size HxW to calibrate at (default: the model's suggested size, its metadata)")
+	fs.StringVar(&c.Size, "calib-size", "", "input sizes to calibrate at, comma-separated HxW or N (default: the model's suggested size, its metadata); several sizes fit one model to all of them")
 	fs.StringVar(&c.Interp, "interp", "bilinear", "resize filter: bilinear, nearest, bicubic or lanczos3")
 	fs.BoolVar(&c.Table, "table", true, "print the per-tensor table on standard output")
 }
@@ -82,7 +82,7 @@ func (c *CLI) Check() error {
 		return err
 	}
 	if c.Size != "" {
-		if _, _, err := modelmeta.ParseSize(c.Size); err != nil {
+		if _, err := parseSizes(c.Size); err != nil {
 			return cli.Usage("--calib-size: %v", err)
 		}
 	}
@@ -133,17 +133,27 @@ func (c *CLI) Convert(float *onnx.Model, stdout, stderr io.Writer) (*onnx.Model,
 		return nil, nil, cli.BadModel(fmt.Errorf("convert: %v", err))
 	}
 	spec := imageprep.FromMetadata(md)
-	if c.Size != "" {
-		spec.Height, spec.Width, _ = modelmeta.ParseSize(c.Size)
-	}
 	spec.Interp, _ = imageprep.ParseInterpolation(c.Interp)
+	sizes := [][2]int{{spec.Height, spec.Width}}
+	if c.Size != "" {
+		sizes, _ = parseSizes(c.Size)
+	}
 	src, err := dataset.Open(c.Calib, false, dataset.DefaultLimits())
 	if err != nil {
 		return nil, nil, cli.Usage("--calib: %v", strings.TrimPrefix(err.Error(), "dataset: "))
 	}
-	cal, err := NewImageCalibration(src, spec)
-	if err != nil {
-		return nil, nil, cli.Usage("%v", err)
+	var multi MultiCalibration
+	for _, hw := range sizes {
+		spec.Height, spec.Width = hw[0], hw[1]
+		c, err := NewImageCalibration(src, spec)
+		if err != nil {
+			return nil, nil, cli.Usage("%v", err)
+		}
+		multi = append(multi, c)
+	}
+	var cal Calibration = multi[0]
+	if len(multi) > 1 {
+		cal = multi
 	}
 	method, _ := c.method()
 	qt, _ := c.qtype()
@@ -177,6 +187,19 @@ func (c *CLI) Convert(float *onnx.Model, stdout, stderr io.Writer) (*onnx.Model,
 		}
 	}
 	return q, rep, nil
+}
+
+// parseSizes reads "28,56" or "224x224,240x320".
+func parseSizes(s string) ([][2]int, error) {
+	var out [][2]int
+	for _, part := range strings.Split(s, ",") {
+		h, w, err := modelmeta.ParseSize(strings.TrimSpace(part))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, [2]int{h, w})
+	}
+	return out, nil
 }
 
 // Describe is the one-line summary of the settings, e.g. "mse, uint8

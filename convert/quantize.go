@@ -233,6 +233,11 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	if calib == nil || calib.Len() == 0 {
 		return nil, nil, errors.New("convert: no calibration samples")
 	}
+	if mc, ok := calib.(MultiCalibration); ok {
+		if err := mc.check(); err != nil {
+			return nil, nil, err
+		}
+	}
 	count, held := opt.Count, opt.Held
 	if n := calib.Len(); n < count+held {
 		held = min(held, n/10)
@@ -255,16 +260,22 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	if err != nil {
 		return nil, nil, err
 	}
-	err = runSamples(prog, p.g.input, calib, calIdx, opt.Batch, func(vals map[string][]float32, n int) {
-		for _, t := range p.tensors {
-			t.hist.Add(vals[t.name])
+	members := []Calibration{calib}
+	if mc, ok := calib.(MultiCalibration); ok {
+		members = mc
+	}
+	for k, c := range members {
+		err = runSamples(prog, p.g.input, c, calIdx, opt.Batch, func(vals map[string][]float32, n int) {
+			for _, t := range p.tensors {
+				t.hist.Add(vals[t.name])
+			}
+			if opt.Progress != nil {
+				opt.Progress("calibrating", k*len(calIdx)+n, len(members)*len(calIdx))
+			}
+		})
+		if err != nil {
+			return nil, nil, err
 		}
-		if opt.Progress != nil {
-			opt.Progress("calibrating", n, len(calIdx))
-		}
-	})
-	if err != nil {
-		return nil, nil, err
 	}
 	if err := p.chooseParams(opt.Method, opt.Activations); err != nil {
 		return nil, nil, err

@@ -390,3 +390,44 @@ func TestQuantizeOptionsErrors(t *testing.T) {
 		t.Errorf("%d + %d samples of 4", rep.Calibration, rep.HeldBack)
 	}
 }
+
+// TestMultiCalibration: calibrating with the same images at two sizes
+// sees every value of both (min/max ranges contain each size's ranges).
+func TestMultiCalibration(t *testing.T) {
+	m := readModel(t, fixture(t, "tiny_plain.onnx"))
+	small, large := variedImages(20, 3, 24, 32, 7), variedImages(20, 3, 48, 64, 7)
+	opt := Options{Method: quant.MinMax, Count: 16, Held: 4}
+	_, rs, err := Quantize(m, small, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rl, err := Quantize(m, large, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last int
+	opt.Progress = func(stage string, done, total int) {
+		if stage == "calibrating" {
+			if total != 32 {
+				t.Errorf("progress total %d, want 2 sizes × 16", total)
+			}
+			last = done
+		}
+	}
+	_, rm, err := Quantize(m, MultiCalibration{small, large}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last != 32 || rm.Calibration != 16 {
+		t.Errorf("progress ended at %d, %d calibration samples", last, rm.Calibration)
+	}
+	for i, r := range rm.Tensors {
+		if r.Min != min(rs.Tensors[i].Min, rl.Tensors[i].Min) || r.Max != max(rs.Tensors[i].Max, rl.Tensors[i].Max) {
+			t.Errorf("%s: observed [%g, %g], sizes alone [%g, %g] and [%g, %g]", r.Name, r.Min, r.Max,
+				rs.Tensors[i].Min, rs.Tensors[i].Max, rl.Tensors[i].Min, rl.Tensors[i].Max)
+		}
+	}
+	if _, _, err := Quantize(m, MultiCalibration{small, variedImages(3, 3, 8, 8, 1)}, opt); err == nil {
+		t.Error("members of different lengths accepted")
+	}
+}

@@ -37,7 +37,8 @@ var (
 	labelsFile = flag.String("labels", "testdata/fashion/labels.txt", "class names")
 	count      = flag.Int("count", 0, "test images to evaluate (0: all 10,000)")
 	calibCount = flag.Int("calib-count", 2000, "calibration images (training set)")
-	reduce     = flag.Bool("reduce-range", false, "also convert with 7-bit weights")
+	reduce     = flag.Bool("reduce-range", false, "convert with 7-bit weights (convert.Options.ReduceRange)")
+	methods    = flag.String("methods", "minmax,percentile:99.99,entropy,mse", "calibration methods, comma-separated")
 )
 
 func main() {
@@ -101,11 +102,16 @@ func run(args []string) error {
 		opt  convert.Options
 	}
 	var variants []variant
-	for _, m := range []quant.Method{quant.MinMax, quant.Percentile(99.99), quant.Entropy, quant.MSE} {
-		variants = append(variants, variant{m.String(), convert.Options{Method: m, Count: *calibCount, Held: -1}})
-		if *reduce {
-			variants = append(variants, variant{m.String() + ", 7-bit weights", convert.Options{Method: m, Count: *calibCount, Held: -1, ReduceRange: true}})
+	for _, name := range strings.Split(*methods, ",") {
+		m, err := quant.ParseMethod(name)
+		if err != nil {
+			return err
 		}
+		v := variant{m.String(), convert.Options{Method: m, Count: *calibCount, Held: -1, ReduceRange: *reduce}}
+		if *reduce {
+			v.name += ", 7-bit weights"
+		}
+		variants = append(variants, v)
 	}
 	var rows []row
 	for _, a := range args {
@@ -122,9 +128,10 @@ func run(args []string) error {
 			return err
 		}
 		fsess := fm.NewSession()
-		// Float top-1 classes per size, computed once.
+		// The float model's logits, computed once and replayed.
+		ref := &replay{c: &classifier{fsess}}
 		var fr []dataset.EvalResult
-		fr, err = dataset.Evaluate(src, &classifier{fsess}, nil, dataset.EvalOptions{Spec: spec, Sizes: sizes, Batch: 100})
+		fr, err = dataset.Evaluate(src, ref, nil, dataset.EvalOptions{Spec: spec, Sizes: sizes, Batch: 100})
 		if err != nil {
 			return err
 		}
@@ -145,7 +152,8 @@ func run(args []string) error {
 				return err
 			}
 			qs := qm.NewSession()
-			res, err := dataset.Evaluate(src, &classifier{qs}, &classifier{fsess}, dataset.EvalOptions{Spec: spec, Sizes: sizes, Batch: 100})
+			ref.next = 0
+			res, err := dataset.Evaluate(src, &classifier{qs}, ref, dataset.EvalOptions{Spec: spec, Sizes: sizes, Batch: 100})
 			qs.Close()
 			if err != nil {
 				return err
@@ -172,6 +180,33 @@ func run(args []string) error {
 			100*r.top1[0], 100*r.top5[0], ag(0), 100*r.top1[1], 100*r.top5[1], ag(1))
 	}
 	fmt.Printf("\n%d test images; int8 models calibrated on %d training images.\n", src.Len(), *calibCount)
+	return nil
+}
+
+// replay records the logits of the first pass over the data set and
+// replays them on later passes (dataset.Evaluate calls it in the same
+// order every time), so that the float model runs once per size.
+type replay struct {
+	c     dataset.Classifier
+	saved [][]float32
+	next  int
+}
+
+func (r *replay) Classes() int { return r.c.Classes() }
+func (r *replay) Logits(b []float32, n, ch, h, w int, l []float32) error {
+	if r.next < len(r.saved) {
+		if len(r.saved[r.next]) != len(l) {
+			return fmt.Errorf("replay: batch %d has %d logits, recorded %d", r.next, len(l), len(r.saved[r.next]))
+		}
+		copy(l, r.saved[r.next])
+		r.next++
+		return nil
+	}
+	if err := r.c.Logits(b, n, ch, h, w, l); err != nil {
+		return err
+	}
+	r.saved = append(r.saved, append([]float32(nil), l...))
+	r.next++
 	return nil
 }
 
