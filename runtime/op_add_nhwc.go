@@ -17,7 +17,7 @@ type addOp struct {
 }
 
 func newAddOp(nodes []*onnx.Node, p *qkernel.AddTables) *addOp {
-	return &addOp{opBase: opBase{kind: "add", nodes: nodes, kernel: "add_generic", lowered: true}, params: p}
+	return &addOp{opBase: opBase{kind: "add", nodes: nodes, kernel: qkernel.AddKernel(p), lowered: true}, params: p}
 }
 
 func (o *addOp) infer(p *plan) error {

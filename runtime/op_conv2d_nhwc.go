@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/piresnet/piresnet/internal/onnx"
 	"github.com/piresnet/piresnet/runtime/internal/qkernel"
@@ -26,7 +27,17 @@ type convOp struct {
 	// weights have KS = KH and KC = KW·C (the same memory order, OHWI).
 	merged bool
 	c      int // input channels when merged
+	// wino: the 3×3 stride-1 convolution also packed for Winograd's
+	// F(2×2, 3×3) (qkernel.Winograd), which runs it when the kernel tier
+	// has that path (AVX2).
+	wino *qkernel.Winograd
 }
+
+// winogradMaxChannels bounds the channel counts that take the Winograd
+// path: its weights are 3.6 times the size of int8 weights, and past 256
+// channels (ResNet's last stage, 7x7 pixels at 224x224) they stream from
+// memory for few tiles.
+const winogradMaxChannels = 256
 
 // mergeMaxKC bounds KW·C for merged convolutions.
 const mergeMaxKC = 48
@@ -43,12 +54,24 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 	if err != nil {
 		return nil, err
 	}
+	var wino *qkernel.Winograd
+	if !fc && !merged && win.kh == 3 && win.kw == 3 && win.sh == 1 && win.sw == 1 && win.dh == 1 && win.dw == 1 &&
+		w.Groups == 1 && w.KC <= winogradMaxChannels && w.NC <= winogradMaxChannels {
+		if wino, err = qkernel.NewWinograd(kern, w); err != nil {
+			return nil, err
+		}
+	}
 	kind := "conv"
 	if fc {
 		kind = "fc"
 	}
-	return &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: kern.Name, lowered: true, weights: packed.Bytes()},
-		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out, merged: merged, c: c}, nil
+	op := &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: kern.Name, lowered: true, weights: packed.Bytes()},
+		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out, merged: merged, c: c, wino: wino}
+	if wino != nil {
+		op.kernel = qkernel.WinogradName
+		op.weights += wino.Bytes()
+	}
+	return op, nil
 }
 
 type convPlan struct {
@@ -58,6 +81,7 @@ type convPlan struct {
 	// zero point) of hp×wp pixels.
 	padID  int
 	hp, wp int
+	wino   bool
 }
 
 func (o *convOp) infer(p *plan) error {
@@ -96,12 +120,16 @@ func (o *convOp) infer(p *plan) error {
 		g.OC = pc.NC
 	}
 	st := &convPlan{g: g, zeroID: -1, padID: -1}
+	if o.wino != nil && g.WinogradFits() {
+		st.wino = true
+		p.needScratch((o.wino.ScratchBytes() + 3) / 4)
+	}
 	switch {
 	case o.merged:
 		st.hp = (g.OH-1)*g.SH + (g.KH-1)*g.DH + 1
 		st.wp = (g.OW-1)*g.SW + g.KW
 		st.padID = p.addRegion(g.N*st.hp*st.wp*g.C+qkernel.XSlack, byte(o.xZero))
-	case !g.Pointwise():
+	case !g.Pointwise() || st.wino:
 		st.zeroID = p.addRegion(g.C+qkernel.XSlack, byte(o.xZero))
 	}
 	p.macs += g.MACs()
@@ -132,6 +160,13 @@ func (o *convOp) build(p *plan) (step, error) {
 		}
 		p.indirection += 4 * len(s.ind)
 		s.pad = &padCopy{n: g.N, h: g.H, w: g.W, c: g.C, hp: st.hp, wp: st.wp, top: g.PadT, left: g.PadL, x: s.xOff, y: pad}
+	} else if st.wino {
+		s.wino, s.zeroOff = o.wino, p.regionOff(st.zeroID)
+		s.nPix = 1
+		if p.threads > 1 {
+			s.nPix = partsFor(o.wino.Tiles(&g), 6, 4*p.threads, 1)
+		}
+		return s, nil
 	} else if st.zeroID >= 0 {
 		s.ind = make([]int32, g.IndirectionLen())
 		g.BuildIndirection(s.ind, s.xOff, p.regionOff(st.zeroID))
@@ -159,6 +194,9 @@ type convStep struct {
 	out        *qkernel.Output
 	mr, nr     int
 	nPix, nCh  int
+	// wino: the Winograd path, in nPix parts of the tiles.
+	wino    *qkernel.Winograd
+	zeroOff int
 }
 
 func (s *convStep) tasks() int { return s.g.Groups * s.nPix * s.nCh }
@@ -192,7 +230,16 @@ func (c *padCopy) run(a []byte) {
 	}
 }
 
-func (s *convStep) run(rs *runState, task, _ int) {
+func (s *convStep) run(rs *runState, task, worker int) {
+	if s.wino != nil {
+		t0, t1 := splitRange(s.wino.Tiles(&s.g), s.nPix, 6, task)
+		if t0 < t1 {
+			sc := rs.scratch[worker]
+			scratch := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(sc))), 4*len(sc))
+			s.wino.Run(&s.g, t0, t1, rs.arena, s.xOff, s.zeroOff, rs.arena, s.yOff, s.g.OC, s.out, scratch)
+		}
+		return
+	}
 	per := s.nPix * s.nCh
 	grp, r := task/per, task%per
 	p0, p1 := splitRange(s.g.Pixels(), s.nPix, s.mr, r/s.nCh)

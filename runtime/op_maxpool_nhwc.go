@@ -18,7 +18,7 @@ type maxPoolOp struct {
 }
 
 func newMaxPoolOp(nodes []*onnx.Node, win window, lut *[256]uint8) *maxPoolOp {
-	return &maxPoolOp{opBase: opBase{kind: "maxpool", nodes: nodes, kernel: "maxpool_generic", lowered: true}, win: win, lut: lut}
+	return &maxPoolOp{opBase: opBase{kind: "maxpool", nodes: nodes, kernel: qkernel.ElementwiseKernel("maxpool"), lowered: true}, win: win, lut: lut}
 }
 
 // poolGeom resolves a pooling window against an NCHW input.

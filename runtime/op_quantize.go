@@ -5,6 +5,7 @@ import (
 
 	"github.com/piresnet/piresnet/internal/onnx"
 	"github.com/piresnet/piresnet/quant"
+	"github.com/piresnet/piresnet/runtime/internal/qkernel"
 )
 
 // quantizeOp is a QuantizeLinear with per-tensor parameters: a float
@@ -18,7 +19,7 @@ type quantizeOp struct {
 }
 
 func newQuantizeOp(n *onnx.Node, q qparams) *quantizeOp {
-	return &quantizeOp{opBase: opBase{kind: "quantize", nodes: []*onnx.Node{n}, kernel: "quantize_generic"}, q: q}
+	return &quantizeOp{opBase: opBase{kind: "quantize", nodes: []*onnx.Node{n}, kernel: qkernel.ElementwiseKernel("quantize")}, q: q}
 }
 
 func (o *quantizeOp) infer(p *plan) error {
@@ -60,18 +61,12 @@ func (s *quantizeStep) run(rs *runState, task, _ int) {
 	for pl := p0; pl < p1; pl++ {
 		src := x[pl*s.plane : (pl+1)*s.plane]
 		if !s.nhwc {
-			dst := rs.arena[s.y : s.y+len(src)]
-			for i, v := range src {
-				dst[i] = uint8(quant.Quantize(v, s.scale, s.zp, quant.Uint8))
-			}
+			qkernel.QuantizeU8(rs.arena[s.y:s.y+len(src)], 1, src, s.scale, s.zp)
 			continue
 		}
 		n, c := pl/s.c, pl%s.c
 		base := s.y + n*s.plane*s.c + c
-		dst := rs.arena[base : base+(s.plane-1)*s.c+1]
-		for i, v := range src {
-			dst[i*s.c] = uint8(quant.Quantize(v, s.scale, s.zp, quant.Uint8))
-		}
+		qkernel.QuantizeU8(rs.arena[base:base+(s.plane-1)*s.c+1], s.c, src, s.scale, s.zp)
 	}
 }
 

@@ -2,12 +2,13 @@
 # Installs what the tests need on a fresh Debian machine (run as root, or
 # with sudo available): Debian's torch, torchvision and onnx (the references),
 # ONNX's conformance data, Fashion-MNIST, qemu-user-static (ARM test runs),
+# llvm (llvm-mc checks the encodings of the generated arm64 kernels),
 # and ONNX Runtime 1.30 from npm into .cache/ort. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(python3-torch python3-torchvision python3-onnx python3-numpy libonnx-testdata
-      dataset-fashion-mnist qemu-user-static)
+      dataset-fashion-mnist qemu-user-static llvm)
 # Node.js and npm run ONNX Runtime; take the machine's own if it has them.
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()

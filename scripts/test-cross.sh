@@ -18,7 +18,9 @@ run() {
   printf '\n=== go test under qemu: %s (%s)\n' "$name" "$(date +%T)"
   env "$@" go test -count=1 -short -exec "$exec" "${existing[@]}"
 }
-run "arm64 cortex-a72" "qemu-aarch64-static -cpu cortex-a72" GOARCH=arm64
-run "arm64 cortex-a76" "qemu-aarch64-static -cpu cortex-a76" GOARCH=arm64
+run "arm64 cortex-a72" "qemu-aarch64-static -cpu cortex-a72" GOARCH=arm64 QKERNEL_WANT_ISA=neon
+run "arm64 cortex-a76" "qemu-aarch64-static -cpu cortex-a76" GOARCH=arm64 QKERNEL_WANT_ISA=neondot
+printf '\n=== go test under qemu: arm64 purego kernels (%s)\n' "$(date +%T)"
+GOARCH=arm64 go test -count=1 -short -tags purego -exec "qemu-aarch64-static -cpu cortex-a76" ./runtime/internal/qkernel/
 run "arm GOARM=6" "qemu-arm-static -cpu arm1176" GOARCH=arm GOARM=6
 run "arm GOARM=7" "qemu-arm-static -cpu cortex-a7" GOARCH=arm GOARM=7

@@ -29,9 +29,25 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi
 go vet ./...
 
+step "kernel generators: checked-in assembly up to date; arm64 encodings against llvm-mc"
+gen=$(mktemp -d)
+(cd runtime/internal/qkernel/_gen && go vet . && go run . -out "$gen/conv_amd64.s" -stubs "$gen/conv_stubs_amd64.go" -pkg qkernel)
+for f in conv_amd64.s conv_stubs_amd64.go; do
+  # The generator's command line is in the header; compare the rest.
+  if ! diff <(tail -n +2 "$gen/$f") <(tail -n +2 "runtime/internal/qkernel/$f") >/dev/null; then
+    echo "runtime/internal/qkernel/$f differs from what _gen generates: run go generate ./runtime/internal/qkernel"
+    exit 1
+  fi
+done
+rm -rf "$gen"
+(cd runtime/internal/qkernel/_gen/arm64 && go vet ./... && go test -count=1 ./...)
+
 step "go test (native)"
 go test -count=1 ./...
 [ "$mode" = quick ] && exit 0
+
+step "go test -tags purego (the plain-Go kernels on this machine)"
+go test -count=1 -short -tags purego ./runtime/...
 
 step "go test -race (runtime, camera)"
 go test -count=1 -race -short ./runtime/ ./internal/camera/

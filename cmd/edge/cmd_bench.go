@@ -29,6 +29,13 @@ type benchResult struct {
 	GMACs    float64 `json:"gmac_per_s"` // MACs / median
 	Kernels  string  `json:"kernels"`
 	Fallback int     `json:"fallback_nodes"`
+	// TimesMS are the timed runs in order (scripts/benchvsort pools them
+	// across rounds).
+	TimesMS []float64 `json:"times_ms"`
+	// CPUMS is the process CPU time (user + system) of each timed run: on
+	// a loaded machine, a one-thread run's latency without the waits for a
+	// CPU.
+	CPUMS []float64 `json:"cpu_ms"`
 }
 
 func init() {
@@ -101,19 +108,23 @@ func init() {
 					}
 				}
 				times := make([]float64, runs)
+				cpu := make([]float64, runs)
 				for i := range times {
+					c0 := processCPU()
 					t0 := time.Now()
 					if err := s.RunFloat(input, 1, c, h, w, logits); err != nil {
 						s.Close()
 						return fmt.Errorf("%s: %v", name, err)
 					}
 					times[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
+					cpu[i] = float64((processCPU() - c0).Nanoseconds()) / 1e6
 				}
 				s.Close()
+				inOrder := slices.Clone(times)
 				slices.Sort(times)
 				res := benchResult{Model: name, Size: fmt.Sprintf("%dx%d", h, w), Threads: m.Options().Threads, Runs: runs, Warmup: warmup,
 					MedianMS: median(times), P90MS: percentile(times, 0.9), MinMS: times[0], MACs: info.MACs,
-					Kernels: strings.Join(info.Kernels, ","), Fallback: len(info.Fallback)}
+					Kernels: strings.Join(info.Kernels, ","), Fallback: len(info.Fallback), TimesMS: inOrder, CPUMS: cpu}
 				if res.MedianMS > 0 {
 					res.GMACs = float64(info.MACs) / (res.MedianMS * 1e6)
 				}

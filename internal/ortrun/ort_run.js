@@ -35,14 +35,17 @@ function load(inp) {
   const session = await ort.InferenceSession.create(req.model, opts);
   const feeds = {};
   for (const inp of req.inputs) feeds[inp.name] = load(inp);
-  const resp = { outputs: [], times_ms: [] };
+  const resp = { outputs: [], times_ms: [], cpu_ms: [] };
   let results;
   if (req.bench) {
     for (let i = 0; i < req.bench.warmup; i++) await session.run(feeds);
     for (let i = 0; i < req.bench.runs; i++) {
       const t0 = process.hrtime.bigint();
+      const c0 = process.cpuUsage();
       results = await session.run(feeds);
       resp.times_ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      const c = process.cpuUsage(c0);
+      resp.cpu_ms.push((c.user + c.system) / 1e3);
     }
   } else {
     results = await session.run(feeds);

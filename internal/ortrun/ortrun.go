@@ -96,6 +96,7 @@ type request struct {
 type response struct {
 	Outputs []reqInput `json:"outputs"`
 	TimesMS []float64  `json:"times_ms"`
+	CPUMS   []float64  `json:"cpu_ms"`
 }
 
 // Run runs the model once on the inputs (matched to the model's inputs by
@@ -118,9 +119,22 @@ func Bench(model string, inputs []*onnx.Tensor, opt Options, warmup, runs int) (
 	return resp.times, nil
 }
 
+// BenchCPU is Bench that also returns the CPU time (user + system, all of
+// the Node process's threads) of each timed run in milliseconds: on a
+// loaded machine a single-threaded run's CPU time is its latency without
+// the waits for a CPU.
+func BenchCPU(model string, inputs []*onnx.Tensor, opt Options, warmup, runs int) (wall, cpu []float64, err error) {
+	resp, err := call(model, inputs, opt, &benchReq{Warmup: warmup, Runs: runs})
+	if err != nil {
+		return nil, nil, err
+	}
+	return resp.times, resp.cpu, nil
+}
+
 type result struct {
 	outputs []*onnx.Tensor
 	times   []float64
+	cpu     []float64
 }
 
 func call(model string, inputs []*onnx.Tensor, opt Options, bench *benchReq) (*result, error) {
@@ -176,7 +190,7 @@ func call(model string, inputs []*onnx.Tensor, opt Options, bench *benchReq) (*r
 	if err := json.Unmarshal(b, &resp); err != nil {
 		return nil, fmt.Errorf("ortrun: bad response: %v", err)
 	}
-	res := &result{times: resp.TimesMS}
+	res := &result{times: resp.TimesMS, cpu: resp.CPUMS}
 	for _, o := range resp.Outputs {
 		raw, err := os.ReadFile(filepath.Join(dir, o.File))
 		if err != nil {

@@ -12,6 +12,7 @@ type AddTables struct {
 	A, B [256]int32
 	Out  Requant
 	O    Output
+	simd addSIMD
 }
 
 // NewAddTables tabulates p for uint8 inputs (zero points in [0, 255]).
@@ -21,5 +22,6 @@ func NewAddTables(p *quant.AddParams) *AddTables {
 		t.A[q] = quant.MultiplyByQuantizedMultiplierSingleRounding((int32(q)-p.AZero)<<quant.AddLeftShift, p.AMul)
 		t.B[q] = quant.MultiplyByQuantizedMultiplierSingleRounding((int32(q)-p.BZero)<<quant.AddLeftShift, p.BMul)
 	}
+	t.simd = newAddSIMD(p, t)
 	return t
 }

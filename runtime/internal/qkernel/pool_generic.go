@@ -39,11 +39,12 @@ func MaxPool(g *PoolGeom, x, y []uint8, p0, p1 int) {
 	}
 }
 
-// maxRow sets out[i] = max(out[i], in[i]).
+// maxRow sets out[i] = max(out[i], in[i]): SIMD (maxRowArch) where the
+// CPU has it, then the rest here.
 func maxRow(out, in []uint8) {
 	in = in[:len(out)]
-	for i, v := range in {
-		out[i] = max(out[i], v)
+	for i := maxRowArch(out, in); i < len(out); i++ {
+		out[i] = max(out[i], in[i])
 	}
 }
 

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: the int8 engine (`edge bench`) against ONNX
+# Runtime 1.30 (onnxruntime-node, intra-op threads 1 and 2) on the same
+# uint8-activation QDQ files (testdata/qdq/make_fixtures.sh: ResNet-18 and
+# ResNet-50 quantized in ORT's quantize_static style), at 224x224 and
+# 240x320, and the float reference runtime (runtime/ref) against ORT's
+# float on the same float ONNX files. Each configuration alternates the
+# two runtimes over several rounds (warm-up, then timed runs each) and
+# reports the medians and the ratio ours ÷ ORT; then the int8 MACs per
+# cycle per core on ResNet-18 224x224 (the clock measured under load by a
+# calibrated loop; see scripts/benchvsort).
+#
+# Usage: scripts/bench-vs-ort.sh [benchvsort flags: -runs 20 -warmup 5
+#        -rounds 3 -kernels auto|generic|avx2|avx512vnni -no-float ...]
+# Prints a markdown table on stdout, progress on stderr.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+"$root/scripts/install-ort.sh"
+"$root/testdata/qdq/make_fixtures.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/edge" ./cmd/edge
+go build -o "$tmp/benchvsort" ./scripts/benchvsort
+"$tmp/benchvsort" -edge "$tmp/edge" "$@"
