@@ -13,8 +13,16 @@
 #
 # Usage: testdata/fashion/make_default_model.sh [CHECKPOINT [OUTPUT]]
 # Environment: FASHION_MNIST (default /usr/share/datasets/fashion-mnist),
-# METHOD (default mse), CALIB_COUNT (default 2000), REDUCE_RANGE (set to
-# any value for 7-bit weights).
+# METHOD (default mse), CALIB_COUNT (default 2000), REDUCE_RANGE (default 1:
+# 7-bit weights, ONNX Runtime's reduce_range; 0 for 8-bit weights).
+#
+# Why 7-bit weights by default: ONNX Runtime 1.30's x86 u8 x s8 kernels
+# saturate pairs of products of 8-bit weights in int16, so ONNX Runtime does
+# not compute ONNX's arithmetic on an 8-bit-weight file (measured on this
+# model: 96.8% top-1 agreement with float instead of 99.7%). With 7-bit
+# weights it computes exactly what the int8 engine computes, so the built-in
+# model means the same thing everywhere; its accuracy is the same (94.01%
+# against 93.97% with 8-bit weights on the 10,000 test images).
 #
 # Deterministic: the same checkpoint gives the same file (calibration
 # images are drawn with a fixed seed). Outputs are written atomically.
@@ -46,7 +54,7 @@ mkdir -p "$here/gen"
 float=$here/gen/fashion_float.onnx
 cd "$root"
 go run ./cmd/export --quiet --labels "$labels" --mean "$mean" --std "$std" --input-size "$size" -o "$float" "$ckpt"
-rr=
-[ -n "${REDUCE_RANGE:-}" ] && rr=--reduce-range
+rr=--reduce-range
+[ "${REDUCE_RANGE:-1}" = 0 ] && rr=
 go run ./convert/internal/int8cmd --calib "$data/train-images-idx3-ubyte.gz" --calib-count "$count" \
 	--method "$method" $rr --report "$here/gen/fashion_int8.report.json" -o "$out" "$float"

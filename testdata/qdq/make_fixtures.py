@@ -18,9 +18,18 @@ github.com/piresnet/piresnet/runtime. Deterministic (fixed seeds).
     gen/ops/<case>/model.onnx       one quantized operator in QDQ form
     gen/ops/<case>/input_<k>.pb     its uint8 inputs
     gen/requests.json               what run_ort.js runs
+    gen/fashion/input.f32, labels.u8, info.json
+                                    the Fashion-MNIST test set (10000 images,
+                                    normalized with the metadata of the
+                                    project's int8 default model,
+                                    internal/defaultmodel/fashion_int8.onnx,
+                                    and of its 7-bit-weight twin
+                                    gen/fashion/fashion_int8_rr.onnx that
+                                    make_fixtures.sh converts)
   make_fixtures.py finish   turns run_ort.js's raw outputs into
-                            gen/ort/<model>/<case>/output_0.pb and
-                            gen/ops/<case>/output_0.pb, writes
+                            gen/ort/<model>/<case>/output_0.pb,
+                            gen/ops/<case>/output_0.pb and
+                            gen/fashion/ort_logits.pb, writes
                             gen/manifest.json (last).
 
 Quantization follows ONNX Runtime's quantize_static (QuantFormat.QDQ,
@@ -37,6 +46,8 @@ and dequantized back to its name. Calibration: min/max over 4 images at
 used: plain float32, as a float model runs).
 """
 
+import gzip
+import hashlib
 import json
 import os
 import sys
@@ -50,6 +61,8 @@ from onnx import TensorProto, helper, numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 GEN = os.path.join(HERE, "gen")
 TV = os.path.join(HERE, "..", "torchvision", "gen", "models")
+DEFAULT_MODEL = os.path.join(HERE, "..", "..", "internal", "defaultmodel", "fashion_int8.onnx")
+FASHION = os.environ.get("FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
 
 torch.set_num_threads(2)
 
@@ -473,6 +486,42 @@ def op_cases(rng):
     ]
 
 
+def idx(path):
+    """An idx file (gzip-compressed), as numpy."""
+    with gzip.open(path, "rb") as f:
+        b = f.read()
+    ndim = b[3]
+    dims = [int.from_bytes(b[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(b, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def fashion():
+    """The Fashion-MNIST test set through the project's int8 default model:
+    the images normalized with the model's metadata (float32 (x/255 - mean)
+    / std), written raw for the Go test and run by ONNX Runtime as one
+    batch."""
+    m = onnx.load(DEFAULT_MODEL)
+    meta = {p.key: p.value for p in m.metadata_props}
+    mean, std = np.float32(float(meta["piresnet.mean"])), np.float32(float(meta["piresnet.std"]))
+    x = idx(os.path.join(FASHION, "t10k-images-idx3-ubyte.gz")).astype(np.float32)
+    y = idx(os.path.join(FASHION, "t10k-labels-idx1-ubyte.gz"))
+    x = ((x / np.float32(255) - mean) / std).astype(np.float32).reshape(-1, 1, 28, 28)
+    d = os.path.join(GEN, "fashion")
+    os.makedirs(d, exist_ok=True)
+    x.tofile(os.path.join(d, "input.f32"))
+    y.tofile(os.path.join(d, "labels.u8"))
+    with open(DEFAULT_MODEL, "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    with open(os.path.join(d, "info.json"), "w") as f:
+        json.dump({"model_sha256": sha, "images": int(x.shape[0]), "dims": list(x.shape)}, f)
+    raw = dict(write_raw(x), name=m.graph.input[0].name)
+    rr = os.path.join(d, "fashion_int8_rr.onnx")
+    return [{"name": "fashion_int8", "model": DEFAULT_MODEL, "optimized": os.path.join(d, "ort_optimized.onnx"),
+             "runs": [{"inputs": [raw], "dest": os.path.join("fashion", "ort_logits.pb")}]},
+            {"name": "fashion_int8_rr", "model": rr, "optimized": os.path.join(d, "ort_optimized_rr.onnx"),
+             "runs": [{"inputs": [raw], "dest": os.path.join("fashion", "ort_logits_rr.pb")}]}]
+
+
 def models():
     os.makedirs(GEN, exist_ok=True)
     rng = np.random.default_rng(20241128)
@@ -509,6 +558,7 @@ def models():
         requests["ops"].append({"case": case, "kind": kind, "model": os.path.join(d, "model.onnx"),
                                 "optimized": os.path.join(d, "ort_optimized.onnx"),
                                 "runs": [{"inputs": raws, "dest": os.path.join("ops", case, "output_0.pb")}]})
+    requests["models"].extend(fashion())
     with open(os.path.join(GEN, "requests.json"), "w") as f:
         json.dump(requests, f, indent=1)
 
