@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/piresnet/piresnet/internal/cli"
+	"github.com/piresnet/piresnet/internal/modelmeta"
 	"github.com/piresnet/piresnet/runtime"
 )
 
@@ -26,7 +27,7 @@ func init() {
 		Summary: "describe a model: inputs, outputs, operators, parameters, MACs, lowered and fallback nodes, memory, kernels",
 		Usage:   "[MODEL.onnx] [--size HxW]",
 		Flags: func(fs *pflag.FlagSet) {
-			fs.StringVar(&size, "size", "224x224", "input size HxW the MACs and the arena are computed for")
+			fs.StringVar(&size, "size", "", "input size HxW the MACs and the arena are computed for (default: the model's suggested size, its metadata, else 224x224)")
 			fs.BoolVar(&layers, "layers", false, "also list the engine's layers")
 			fs.BoolVar(&jsonOut, "json", false, "print one JSON object")
 			eng.register(fs, false)
@@ -35,9 +36,12 @@ func init() {
 			if len(args) > 1 {
 				return cli.Usage("want at most one model file, got %d arguments", len(args))
 			}
-			h, w, err := parseHW(size)
-			if err != nil {
-				return cli.Usage("--size %v", err)
+			h, w := 0, 0
+			if size != "" {
+				var err error
+				if h, w, err = parseHW(size); err != nil {
+					return cli.Usage("--size %v", err)
+				}
 			}
 			path := ""
 			if len(args) == 1 {
@@ -46,6 +50,12 @@ func init() {
 			m, name, err := eng.load(path)
 			if err != nil {
 				return err
+			}
+			if h == 0 {
+				h, w = 224, 224
+				if md, err := modelmeta.Parse(m.Source()); err == nil && md.InputHeight > 0 {
+					h, w = md.InputHeight, md.InputWidth
+				}
 			}
 			info, err := m.Info(h, w)
 			if err != nil {
