@@ -12,6 +12,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -276,11 +277,34 @@ func TestClassifyUsageAndModelErrors(t *testing.T) {
 	}
 }
 
-// Until a model is built into edge, --model is required (exit 2).
-func TestClassifyNeedsModel(t *testing.T) {
-	_, stderr, code := runEdge(t, "classify", "x.jpg")
-	if code != cli.ExitUsage || !strings.Contains(stderr, "no model given and this build of edge has no built-in model") {
-		t.Errorf("exit %d, stderr %q", code, stderr)
+// Without --model, classify runs the built-in model: each committed
+// Fashion-MNIST sample (testdata/fashion/samples/<class>_<index>.png, the
+// class from the data set's labels) gets its class as top-1.
+func TestClassifyBuiltInModel(t *testing.T) {
+	dir := filepath.Join("..", "..", "testdata", "fashion", "samples")
+	stdout, stderr, code := runEdge(t, "classify", "--json", "--top", "1", dir)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout), "\n")
+	if len(lines) != 10 {
+		t.Fatalf("%d results, want 10: %q", len(lines), stdout)
+	}
+	for _, l := range lines {
+		var r struct {
+			Path string
+			Top  []struct{ Index int }
+		}
+		if err := json.Unmarshal([]byte(l), &r); err != nil || len(r.Top) != 1 {
+			t.Fatalf("%q: %v", l, err)
+		}
+		want, err := strconv.Atoi(strings.SplitN(filepath.Base(r.Path), "_", 2)[0])
+		if err != nil {
+			t.Fatalf("%s: sample not named <class>_<index>.png", r.Path)
+		}
+		if r.Top[0].Index != want {
+			t.Errorf("%s: top-1 class %d, want %d", r.Path, r.Top[0].Index, want)
+		}
 	}
 }
 

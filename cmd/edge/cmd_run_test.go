@@ -183,7 +183,13 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("line %d: %s", i, l)
 		}
 	}
-	if _, stderr, code := execEdge(t, "bench", "--size", "32x32"); code != cli.ExitUsage || !strings.Contains(stderr, "built-in model") {
-		t.Errorf("no model: exit %d %q", code, stderr)
+	// Without --model: the built-in model.
+	stdout, stderr, code = execEdge(t, "bench", "--size", "28x28", "--runs", "2", "--threads", "1", "--json")
+	if code != 0 {
+		t.Fatalf("built-in model: exit %d: %s", code, stderr)
+	}
+	var r map[string]any
+	if err := json.Unmarshal([]byte(strings.TrimSpace(stdout)), &r); err != nil || r["size"] != "28x28" || r["runs"] != 2.0 {
+		t.Errorf("built-in model: %q (%v)", stdout, err)
 	}
 }
