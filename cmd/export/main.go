@@ -2,8 +2,12 @@
 // model, without Python:
 //
 //	export [flags] CHECKPOINT -o MODEL.onnx
+//	export --int8 --calib DIR [flags] CHECKPOINT|FLOAT.onnx -o INT8.onnx
 //
-// (export is also a shell builtin: run it as ./bin/export or go run
+// With --int8 the float model (exported from the checkpoint, or a float
+// ONNX ResNet: the project's own export or torch.onnx.export's) is
+// calibrated on the images of --calib and converted to int8 QDQ ONNX by
+// package convert. (export is also a shell builtin: run it as ./bin/export or go run
 // ./cmd/export.) The work is done by package convert/export; this file reads
 // the flags, reports progress on standard error and prints a summary on
 // standard output.
@@ -16,14 +20,17 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/pflag"
 
+	"github.com/piresnet/piresnet/convert"
 	"github.com/piresnet/piresnet/convert/export"
 	"github.com/piresnet/piresnet/internal/checkpoint"
 	"github.com/piresnet/piresnet/internal/cli"
@@ -32,10 +39,15 @@ import (
 )
 
 const usage = `Usage: export [flags] CHECKPOINT -o MODEL.onnx
+       export --int8 --calib DIR [flags] CHECKPOINT|FLOAT.onnx -o INT8.onnx
 
 Reads a PyTorch checkpoint (torch.save zip or legacy, fastai learn.save,
 Lightning, DataParallel, safetensors), recognizes the ResNet in it and writes
-an ONNX model with dynamic batch, height and width.
+an ONNX model with dynamic batch, height and width. With --int8 it calibrates
+on the images of --calib (a folder of JPEG/PNG, ImageFolder or flat, or an
+idx file) and writes a calibrated int8 QDQ model instead. The input may also
+be a float ONNX ResNet (from this tool or torch.onnx.export); one without
+this tool's metadata takes --labels, --mean, --std and --input-size.
 
 Families (--arch):
 %s
@@ -63,6 +75,7 @@ type flags struct {
 	keepBN                                     bool
 	opset                                      int
 	quiet                                      bool
+	conv                                       convert.CLI
 }
 
 func newFlagSet(f *flags) *pflag.FlagSet {
@@ -78,6 +91,7 @@ func newFlagSet(f *flags) *pflag.FlagSet {
 	fs.BoolVar(&f.keepBN, "keep-bn", false, "keep BatchNorm as BatchNormalization nodes instead of folding it into convolutions and Linear layers")
 	fs.IntVar(&f.opset, "opset", export.DefaultOpset, fmt.Sprintf("ONNX opset version (%d to %d)", export.MinOpset, export.MaxOpset))
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing on success")
+	f.conv.Register(fs)
 	return fs
 }
 
@@ -127,6 +141,58 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		return cli.Usage("--input-size: %v", err)
 	}
 
+	if err := f.conv.Check(); err != nil {
+		return err
+	}
+	if f.quiet {
+		f.conv.Table = false
+	}
+
+	// What goes to stdout is printed once the file is written: a failed run
+	// prints one line on stderr and nothing else.
+	var report bytes.Buffer
+	var m *onnx.Model
+	if strings.EqualFold(filepath.Ext(in), ".onnx") {
+		if m, err = readFloatONNX(in, fs, opt); err != nil {
+			return err
+		}
+	} else {
+		var sum *export.Summary
+		if m, sum, err = exportCheckpoint(in, opt, f.quiet, stderr); err != nil {
+			return err
+		}
+		if !f.quiet {
+			printSummary(&report, sum)
+		}
+	}
+	if f.conv.Int8 {
+		progress := stderr
+		if f.quiet {
+			progress = io.Discard
+		}
+		q, _, err := f.conv.Convert(m, &report, progress)
+		if err != nil {
+			return err
+		}
+		m = q
+	}
+	if err := onnx.WriteFile(f.output, m); err != nil {
+		return &cli.Error{Code: cli.ExitFailure, Err: fmt.Errorf("%s: %v", f.output, strings.TrimPrefix(err.Error(), "onnx: "))}
+	}
+	if !f.quiet {
+		what := fmt.Sprintf("float, opset %d", opsetOf(m))
+		if f.conv.Int8 {
+			what = "int8 QDQ, " + f.conv.Describe()
+		}
+		fmt.Fprintf(&report, "wrote         %s (%s)\n", f.output, what)
+		stdout.Write(report.Bytes())
+	}
+	return nil
+}
+
+// exportCheckpoint reads a checkpoint and builds the float model, with a
+// progress bar on a terminal for large files.
+func exportCheckpoint(in string, opt export.Options, quiet bool, stderr io.Writer) (*onnx.Model, *export.Summary, error) {
 	var bar *cli.Progress
 	step := ""
 	opt.Progress = func(s string, done, total int64) {
@@ -135,7 +201,7 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 			bar, step = nil, s
 		}
 		if bar == nil {
-			if !cli.IsTerminal(stderr) || total < 16<<20 || f.quiet {
+			if !cli.IsTerminal(stderr) || total < 16<<20 || quiet {
 				return
 			}
 			bar = cli.NewProgress(stderr, s+" "+in, total, "B")
@@ -145,15 +211,99 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	m, sum, err := export.ExportFile(in, opt)
 	bar.Done()
 	if err != nil {
-		return classify(in, err)
+		return nil, nil, classify(in, err)
 	}
-	if err := onnx.WriteFile(f.output, m); err != nil {
-		return &cli.Error{Code: cli.ExitFailure, Err: fmt.Errorf("%s: %v", f.output, strings.TrimPrefix(err.Error(), "onnx: "))}
+	return m, sum, nil
+}
+
+// readFloatONNX reads a float ONNX model given instead of a checkpoint.
+// A model without this tool's metadata (torch.onnx.export's) gets it from
+// the flags: labels (default class_i, as many as the output has classes),
+// mean and std (default ImageNet's for 3 channels), the input size; a model
+// with metadata keeps it, except for the flags given explicitly.
+func readFloatONNX(in string, fs *pflag.FlagSet, opt export.Options) (*onnx.Model, error) {
+	m, err := onnx.ReadFile(in)
+	if err != nil {
+		return nil, cli.BadModel(err)
 	}
-	if !f.quiet {
-		printSummary(stdout, sum, f.output)
+	md, err := modelmeta.Parse(m)
+	switch {
+	case errors.Is(err, modelmeta.ErrNoMetadata):
+		if md, err = metadataFromGraph(in, m); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, cli.BadModel(fmt.Errorf("%s: %v", in, err))
 	}
-	return nil
+	if fs.Changed("labels") {
+		if len(opt.Labels) != len(md.Labels) {
+			return nil, cli.Usage("--labels: %d labels for a model with %d classes", len(opt.Labels), len(md.Labels))
+		}
+		md.Labels = opt.Labels
+	}
+	if fs.Changed("mean") {
+		md.Mean = opt.Mean
+	}
+	if fs.Changed("std") {
+		md.Std = opt.Std
+	}
+	if fs.Changed("input-size") || md.InputHeight == 0 {
+		md.InputHeight, md.InputWidth = opt.InputHeight, opt.InputWidth
+	}
+	if md.Mean == nil && md.InputChannels == 3 {
+		md.Mean, md.Std = modelmeta.ImageNetMean, modelmeta.ImageNetStd
+	}
+	if md.Mean == nil || md.Std == nil {
+		return nil, cli.Usage("%s: a %d-channel model needs --mean and --std", in, md.InputChannels)
+	}
+	if err := md.Apply(m); err != nil {
+		return nil, cli.Usage("%s: %v", in, strings.TrimPrefix(err.Error(), "modelmeta: "))
+	}
+	return m, nil
+}
+
+// metadataFromGraph starts the metadata of a model that has none from its
+// graph: the input's channels ([N, C, H, W], C fixed) and the output's
+// classes ([N, classes]).
+func metadataFromGraph(in string, m *onnx.Model) (*modelmeta.Metadata, error) {
+	g := m.Graph
+	if g == nil || len(g.Inputs) == 0 || len(g.Outputs) != 1 {
+		return nil, cli.BadModel(fmt.Errorf("%s: want a graph with an image input and one output", in))
+	}
+	var x *onnx.ValueInfo
+	for _, vi := range g.Inputs {
+		if g.Initializer(vi.Name) == nil {
+			x = vi
+			break
+		}
+	}
+	dim := func(vi *onnx.ValueInfo, rank, i int) int64 {
+		if vi == nil || vi.Type == nil || !vi.Type.HasShape || len(vi.Type.Shape) != rank || !vi.Type.Shape[i].HasValue {
+			return 0
+		}
+		return vi.Type.Shape[i].Value
+	}
+	c, k := dim(x, 4, 1), dim(g.Outputs[0], 2, 1)
+	if c <= 0 || c > 64 {
+		return nil, cli.BadModel(fmt.Errorf("%s: the input is not [N, C, H, W] with a fixed channel count", in))
+	}
+	if k <= 0 || k > 1<<20 {
+		return nil, cli.BadModel(fmt.Errorf("%s: the output is not [N, classes] with a fixed class count", in))
+	}
+	md := &modelmeta.Metadata{Architecture: "onnx", InputChannels: int(c), SourceFile: filepath.Base(in)}
+	for i := range k {
+		md.Labels = append(md.Labels, fmt.Sprintf("class_%d", i))
+	}
+	return md, nil
+}
+
+func opsetOf(m *onnx.Model) int64 {
+	for _, o := range m.OpsetImports {
+		if o.Domain == "" || o.Domain == "ai.onnx" {
+			return o.Version
+		}
+	}
+	return 0
 }
 
 // classify gives an error its exit status: bad options are usage errors,
@@ -208,7 +358,7 @@ func readLabels(path string) ([]string, error) {
 	return labels, nil
 }
 
-func printSummary(w io.Writer, s *export.Summary, out string) {
+func printSummary(w io.Writer, s *export.Summary) {
 	labels := strings.Join(s.Labels, ", ")
 	if len(s.Labels) > 6 {
 		labels = strings.Join(s.Labels[:5], ", ") + fmt.Sprintf(", … (%d)", len(s.Labels))
@@ -224,7 +374,7 @@ func printSummary(w io.Writer, s *export.Summary, out string) {
 	fmt.Fprintf(w, "MACs          %.2f G at 224x224\n", float64(s.MACs224)/1e9)
 	fmt.Fprintf(w, "input         %d channel(s), mean %s, std %s\n", s.InChannels, modelmeta.FormatFloats(s.Mean), modelmeta.FormatFloats(s.Std))
 	fmt.Fprintf(w, "classes       %d: %s\n", s.Classes, labels)
-	fmt.Fprintf(w, "wrote         %s (opset %d, %s)\n", out, s.Opset, bn)
+	fmt.Fprintf(w, "float model   opset %d, %s\n", s.Opset, bn)
 }
 
 func grouped(n int64) string {

@@ -3,8 +3,9 @@
 //
 //	go run ./convert/internal/int8cmd --calib DIR|IDX [flags] FLOAT.onnx -o INT8.onnx
 //
-// It takes the flags `export --int8` takes (convert.CLI) and exists until
-// export itself converts (testdata/fashion/make_default_model.sh uses it).
+// It takes the flags `export --int8` takes (convert.CLI); the fixture
+// scripts use it to convert float files they already have
+// (testdata/fashion/make_default_model.sh, testdata/qdq/make_fixtures.sh).
 package main
 
 import (
