@@ -62,7 +62,7 @@ func loadFashion(t *testing.T) (*fashionSet, []byte) {
 
 // fashionRun compares the engine's logits on n images with others'.
 type fashionRun struct {
-	a                          agreement
+	a                           agreement
 	top1Same, correct, correct2 int
 }
 
