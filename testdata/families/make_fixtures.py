@@ -405,6 +405,15 @@ def randomize(model, calib_hw, in_ch, seed):
     bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     with torch.no_grad():
         for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                # The constructors initialize convolutions from torch's global
+                # generator; redraw them from the fixture's own (Kaiming
+                # normal, fan-out, as torchvision) so that every run writes
+                # the same fixture.
+                fan_out = m.weight.shape[0] * m.weight[0, 0].numel()
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * np.sqrt(2.0 / fan_out))
+                if m.bias is not None:
+                    m.bias.copy_(0.1 * torch.randn(m.bias.shape, generator=g))
             if isinstance(m, nn.Linear):
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) / np.sqrt(m.in_features))
                 if m.bias is not None:
@@ -419,6 +428,7 @@ def randomize(model, calib_hw, in_ch, seed):
         for m in finals:
             m.weight.div_(np.sqrt(len(finals)))
     model.train()
+    torch.manual_seed(seed)  # the training-mode pass runs fastai heads' Dropout
     with torch.no_grad():
         model(torch.randn(2, in_ch, *calib_hw, generator=g))
     with torch.no_grad():
