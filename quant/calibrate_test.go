@@ -114,9 +114,13 @@ func TestPercentile(t *testing.T) {
 				tail := (1 - p/100) / 2
 				wantLo, wantHi = math.Min(sortedQuantile(sorted, tail), 0), math.Max(sortedQuantile(sorted, 1-tail), 0)
 			}
-			// Within one bin width (plus float32 rounding of the result).
-			tol := w * (1 + 1e-6)
-			if math.Abs(float64(lo)-wantLo) > tol || math.Abs(float64(hi)-wantHi) > tol {
+			// Within one bin width, plus the float32 rounding of the
+			// result (one ulp at its magnitude: the bin edge is computed
+			// in float64 and returned as float32).
+			tol := func(v float32) float64 {
+				return w + float64(math.Nextafter32(float32(math.Abs(float64(v))), float32(math.Inf(1)))-float32(math.Abs(float64(v))))
+			}
+			if math.Abs(float64(lo)-wantLo) > tol(lo) || math.Abs(float64(hi)-wantHi) > tol(hi) {
 				t.Errorf("%s: Percentile(%g) = [%g, %g], sorted percentiles [%g, %g], bin width %g", d.name, p, lo, hi, wantLo, wantHi, w)
 			}
 		}
