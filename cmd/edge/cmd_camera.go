@@ -45,8 +45,9 @@ type cameraFlags struct {
 func init() {
 	var f cameraFlags
 	app.Register(&cli.Command{
-		Name:    "camera",
-		Summary: "classify a live camera: V4L2 webcam, MJPEG on stdin or a pipe, or an HTTP MJPEG stream",
+		Name:       "camera",
+		OwnSignals: true,
+		Summary:    "classify a live camera: V4L2 webcam, MJPEG on stdin or a pipe, or an HTTP MJPEG stream",
 		Usage: `[flags] [SOURCE]
 
 SOURCE is a V4L2 device (default /dev/video0), - for MJPEG on stdin, a named

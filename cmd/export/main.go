@@ -55,10 +55,12 @@ Flags:
 %s`
 
 func main() {
+	defer cli.CatchInterrupts("export", os.Stderr)()
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdout, stderr io.Writer) (code int) {
+	defer cli.RecoverPanic("export", stderr, &code)
 	err := runErr(args, stdout, stderr)
 	if err != nil {
 		if errors.Is(err, pflag.ErrHelp) {

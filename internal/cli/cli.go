@@ -8,7 +8,12 @@
 //	1  some inputs failed (the others were processed)
 //	2  usage error (unknown flag or subcommand, missing argument)
 //	3  bad model or checkpoint (unreadable, malformed, unsupported)
-//	4  other runtime failure (I/O, device, interrupted)
+//	4  other runtime failure (I/O, device)
+//	130, 143  stopped by SIGINT or SIGTERM (128 + the signal's number); files
+//	   being written are removed, earlier files at their paths are unchanged
+//
+// A panic (a bug) is reported as one line with exit status 4;
+// PIRESNET_TRACEBACK=1 adds the stack.
 package cli
 
 import (
@@ -16,9 +21,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strings"
+	"syscall"
 
+	"github.com/piresnet/piresnet/internal/fileutil"
 	"github.com/spf13/pflag"
 )
 
@@ -29,7 +38,59 @@ const (
 	ExitUsage        = 2
 	ExitBadModel     = 3
 	ExitFailure      = 4
+	ExitSIGINT       = 128 + 2
+	ExitSIGTERM      = 128 + 15
 )
+
+// CatchInterrupts makes SIGINT and SIGTERM end the process cleanly: the
+// temporary files of writes in progress are removed (their destinations keep
+// their earlier contents), one line goes to stderr and the process exits
+// with ExitSIGINT or ExitSIGTERM. Call the returned function to stop
+// catching (a command that handles the signals itself, like a camera loop
+// that stops gracefully, never calls CatchInterrupts).
+func CatchInterrupts(name string, stderr io.Writer) (stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			removed := fileutil.RemovePending()
+			code, what := ExitSIGINT, "SIGINT"
+			if sig == syscall.SIGTERM {
+				code, what = ExitSIGTERM, "SIGTERM"
+			}
+			msg := ""
+			if removed > 0 {
+				msg = fmt.Sprintf("; %d unfinished output file(s) removed, earlier files unchanged", removed)
+			}
+			fmt.Fprintf(stderr, "%s: interrupted by %s%s\n", name, what, msg)
+			os.Exit(code)
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(ch)
+		close(done)
+	}
+}
+
+// RecoverPanic turns a panic in the calling goroutine into one line on
+// stderr and ExitFailure in *code. Use it as
+//
+//	defer cli.RecoverPanic("edge classify", stderr, &code)
+func RecoverPanic(name string, stderr io.Writer, code *int) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	msg := strings.ReplaceAll(fmt.Sprint(r), "\n", "; ")
+	fmt.Fprintf(stderr, "%s: internal error: %s (a bug: please report it with the command line; PIRESNET_TRACEBACK=1 prints where)\n", name, msg)
+	if os.Getenv("PIRESNET_TRACEBACK") == "1" {
+		stderr.Write(debug.Stack())
+	}
+	*code = ExitFailure
+}
 
 // Error is an error with the exit status it should end the process with.
 type Error struct {
@@ -80,6 +141,9 @@ type Command struct {
 	// remaining arguments.
 	Flags func(fs *pflag.FlagSet)
 	Run   func(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) error
+	// OwnSignals is set by commands that handle SIGINT and SIGTERM
+	// themselves; the others are ended by CatchInterrupts.
+	OwnSignals bool
 }
 
 // App is a binary made of subcommands.
@@ -102,12 +166,17 @@ func (a *App) Register(c *Command) {
 
 // Main runs the app with os.Args and exits with its status.
 func (a *App) Main() {
-	os.Exit(a.Run(os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	if len(args) == 0 || a.commands[args[0]] == nil || !a.commands[args[0]].OwnSignals {
+		defer CatchInterrupts(a.Name, os.Stderr)()
+	}
+	os.Exit(a.Run(args, os.Stdout, os.Stderr))
 }
 
 // Run dispatches args to a subcommand and returns the exit status. Errors
 // are printed on stderr as one line prefixed with the binary's name.
-func (a *App) Run(args []string, stdout, stderr io.Writer) int {
+func (a *App) Run(args []string, stdout, stderr io.Writer) (code int) {
+	defer RecoverPanic(a.Name, stderr, &code)
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 && args[0] == "help" {
 			if c, ok := a.commands[args[1]]; ok {

@@ -9,7 +9,57 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 )
+
+// pending holds the temporary files of writes in progress, so that a
+// process stopped by a signal can remove them (RemovePending) before it
+// exits. The destination files are never touched by an interrupted write.
+var pending struct {
+	sync.Mutex
+	paths   map[string]struct{}
+	stopped bool // RemovePending ran: the process is about to exit
+}
+
+// errStopped refuses writes that start after RemovePending.
+var errStopped = fmt.Errorf("interrupted")
+
+func track(tmp string) error {
+	pending.Lock()
+	defer pending.Unlock()
+	if pending.stopped {
+		return errStopped
+	}
+	if pending.paths == nil {
+		pending.paths = map[string]struct{}{}
+	}
+	pending.paths[tmp] = struct{}{}
+	return nil
+}
+
+func untrack(tmp string) {
+	pending.Lock()
+	delete(pending.paths, tmp)
+	pending.Unlock()
+}
+
+// RemovePending removes the temporary files of every write still in
+// progress and returns how many it removed. A signal handler calls it just
+// before the process exits; the writes' destinations keep their earlier
+// contents. Writes that start afterwards fail at once.
+func RemovePending() int {
+	pending.Lock()
+	defer pending.Unlock()
+	pending.stopped = true
+	n := 0
+	for p := range pending.paths {
+		if os.Remove(p) == nil {
+			n++
+		}
+		delete(pending.paths, p)
+	}
+	return n
+}
 
 // WriteFile writes data to path atomically with the given permissions.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
@@ -32,11 +82,18 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	tmp := f.Name()
-	defer func() {
-		if err != nil {
+	if err = track(tmp); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	renamed := false
+	defer func() { // also on a panic in fill
+		if !renamed {
 			f.Close()
 			os.Remove(tmp)
 		}
+		untrack(tmp)
 	}()
 	if err = fill(f); err != nil {
 		return err
@@ -53,5 +110,6 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	renamed = true
 	return nil
 }

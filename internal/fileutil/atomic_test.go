@@ -71,3 +71,44 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 		}
 	}
 }
+
+// RemovePending removes the temporary file of a write in progress (what a
+// signal handler does before exit) and leaves the earlier file intact;
+// later writes are refused.
+func TestRemovePendingMidWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.bin")
+	if err := WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inside, resume := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- Write(p, 0o644, func(w io.Writer) error {
+			w.Write([]byte("partial"))
+			close(inside)
+			<-resume
+			_, err := w.Write([]byte(" rest"))
+			return err
+		})
+	}()
+	<-inside
+	if n := RemovePending(); n != 1 {
+		t.Errorf("RemovePending removed %d files, want 1", n)
+	}
+	assertOnly(t, dir, "out.bin")
+	close(resume)
+	if err := <-done; err == nil {
+		t.Error("the interrupted write reported success")
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Errorf("earlier file is now %q", b)
+	}
+	if err := WriteFile(filepath.Join(dir, "later.bin"), []byte("x"), 0o644); err == nil {
+		t.Error("a write after RemovePending succeeded")
+	}
+	assertOnly(t, dir, "out.bin")
+	pending.Lock()
+	pending.stopped = false // for other tests in this process
+	pending.Unlock()
+}
