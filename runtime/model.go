@@ -139,6 +139,9 @@ func compileNamed(m *onnx.Model, name string, opt Options) (*Model, error) {
 			return nil, &modelError{name, err}
 		}
 		md.float = p
+		if err := checkMetadata(md); err != nil {
+			return nil, &modelError{name, err}
+		}
 		return md, nil
 	}
 	k, err := qkernel.Select(opt.Kernels)
@@ -146,6 +149,9 @@ func compileNamed(m *onnx.Model, name string, opt Options) (*Model, error) {
 		return nil, fmt.Errorf("runtime: %v", err)
 	}
 	md.kernel = k
+	if err := checkScales(m.Graph); err != nil {
+		return nil, &modelError{name, err}
+	}
 	g, err := newGraph(m)
 	if err != nil {
 		return nil, &modelError{name, err}
@@ -159,6 +165,9 @@ func compileNamed(m *onnx.Model, name string, opt Options) (*Model, error) {
 	}
 	md.prog = pr
 	md.src = slimSource(m, pr)
+	if err := checkMetadata(md); err != nil {
+		return nil, &modelError{name, err}
+	}
 	return md, nil
 }
 
