@@ -17,6 +17,7 @@ import (
 	"github.com/piresnet/piresnet/internal/modelmeta"
 	"github.com/piresnet/piresnet/internal/onnx"
 	"github.com/piresnet/piresnet/quant"
+	"github.com/piresnet/piresnet/runtime"
 )
 
 // CLI is the command-line side of a conversion, shared by `export --int8`
@@ -132,6 +133,11 @@ func (c *CLI) Convert(float *onnx.Model, stdout, stderr io.Writer) (*onnx.Model,
 	if err != nil {
 		return nil, nil, cli.BadModel(fmt.Errorf("convert: %v", err))
 	}
+	// The float model must be one the engines can run, with metadata that
+	// fits its graph: refuse it before reading any calibration image.
+	if _, err := runtime.Compile(float, runtime.Options{Threads: 1}); err != nil {
+		return nil, nil, cli.BadModel(fmt.Errorf("convert: %v", strings.TrimPrefix(err.Error(), "runtime: ")))
+	}
 	spec := imageprep.FromMetadata(md)
 	spec.Interp, _ = imageprep.ParseInterpolation(c.Interp)
 	sizes := [][2]int{{spec.Height, spec.Width}}
@@ -174,7 +180,11 @@ func (c *CLI) Convert(float *onnx.Model, stdout, stderr io.Writer) (*onnx.Model,
 	q, rep, err := Quantize(float, cal, opt)
 	bar.Done()
 	if err != nil {
-		return nil, nil, &cli.Error{Code: cli.ExitFailure, Err: err}
+		code := cli.ExitFailure
+		if errors.As(err, new(*ModelError)) {
+			code = cli.ExitBadModel
+		}
+		return nil, nil, &cli.Error{Code: code, Err: err}
 	}
 	if c.Table {
 		if err := rep.WriteTable(stdout); err != nil {

@@ -1,11 +1,9 @@
 package convert
 
 import (
-	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/piresnet/piresnet/convert/export"
@@ -43,7 +41,7 @@ func fashionFloat(t testing.TB, ckpt string) *onnx.Model {
 	if err := json.Unmarshal(b, &meta); err != nil {
 		t.Fatal(err)
 	}
-	labels, err := readLines(filepath.Join(fashionDir, "labels.txt"))
+	labels, err := modelmeta.ReadLabels(filepath.Join(fashionDir, "labels.txt"))
 	if err != nil {
 		t.Fatalf("testdata/fashion/labels.txt: %v", err)
 	}
@@ -53,22 +51,6 @@ func fashionFloat(t testing.TB, ckpt string) *onnx.Model {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if s := strings.TrimSpace(sc.Text()); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, sc.Err()
 }
 
 type sessionClassifier struct {

@@ -213,6 +213,14 @@ func (e *graphEdit) clipBounds(n *onnx.Node) (lo, hi float32) {
 	return lo, hi
 }
 
+// ModelError is an error of Quantize caused by the float model itself (a
+// graph it cannot quantize, NaN or infinite activations), not by the
+// calibration data or the options.
+type ModelError struct{ Err error }
+
+func (e *ModelError) Error() string { return e.Err.Error() }
+func (e *ModelError) Unwrap() error { return e.Err }
+
 // Quantize converts a float model to a calibrated int8 model in ONNX's QDQ
 // form (see the package documentation) and reports, tensor by tensor, the
 // parameters chosen and the error measured on held-back samples.
@@ -224,11 +232,11 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	}
 	prepared, notes, err := Prepare(float)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &ModelError{err}
 	}
 	p, err := makePlan(prepared)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &ModelError{err}
 	}
 	if calib == nil || calib.Len() == 0 {
 		return nil, nil, errors.New("convert: no calibration samples")
@@ -437,7 +445,7 @@ func (p *plan) chooseParams(method quant.Method, qt quant.QType) error {
 			return fmt.Errorf("convert: tensor %q: %v", t.name, err)
 		}
 		if t.hist.NonFinite() > 0 {
-			return fmt.Errorf("convert: tensor %q: %d NaN or infinite values during calibration", t.name, t.hist.NonFinite())
+			return &ModelError{fmt.Errorf("convert: tensor %q: %d NaN or infinite values during calibration", t.name, t.hist.NonFinite())}
 		}
 		lo, hi = max(lo, t.actLo), min(hi, t.actHi)
 		if lo > hi { // a Clip entirely outside what was observed

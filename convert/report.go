@@ -145,6 +145,7 @@ func (p *plan) tensorReport(t *qtensor, qt quant.QType) TensorReport {
 // DequantizeLinear on the QuantizeLinear's output).
 func withReportOutputs(q *onnx.Model, tensors []*qtensor) (*onnx.Model, map[string]string, error) {
 	c := *q
+	c.MetadataProps = nil // extra outputs: no longer the classifier the metadata describes
 	g := *q.Graph
 	g.Nodes = slices.Clone(g.Nodes)
 	g.Outputs = slices.Clone(g.Outputs)

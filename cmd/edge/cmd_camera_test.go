@@ -506,18 +506,24 @@ func TestCameraErrors(t *testing.T) {
 	}
 }
 
-// Corrupt frames in the stream are counted and skipped.
+// Corrupt frames in the stream are counted and skipped: a frame cut
+// inside its entropy-coded data and followed by garbage, one cut inside its
+// headers by the next frame, and one cut by the end of the stream.
 func TestCameraCorruptFrames(t *testing.T) {
 	useFakeModel(t, 0)
 	s := genStream(t, alternating(10))
 	var data []byte
 	for i, f := range s.frames {
 		data = append(data, f...)
-		if i == 4 {
+		switch i {
+		case 4:
 			data = append(data, f[:len(f)-10]...) // cut inside the entropy-coded data
 			data = append(data, "garbage"...)
+		case 6:
+			data = append(data, f[:40]...) // cut inside the headers
 		}
 	}
+	data = append(data, s.frames[0][:len(s.frames[0])/2]...) // the stream ends mid-JPEG
 	p := filepath.Join(t.TempDir(), "bad.mjpeg")
 	os.WriteFile(p, data, 0o644)
 	stdout, stderr, code := runEdge(t, "camera", "--json", p)
@@ -526,7 +532,7 @@ func TestCameraCorruptFrames(t *testing.T) {
 	}
 	frames, statuses, _ := parseJSON(t, stdout)
 	final := checkRun(t, frames, statuses, 10)
-	if final.Bad != 1 || final.Classified != 10 {
-		t.Errorf("%+v", final)
+	if final.Bad != 3 || final.Classified != 10 {
+		t.Errorf("%+v, want 3 bad and 10 classified", final)
 	}
 }

@@ -19,7 +19,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -125,8 +124,8 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 	opt := export.Options{Arch: f.arch, KeepBN: f.keepBN, Opset: f.opset}
 	var err error
 	if f.labels != "" {
-		if opt.Labels, err = readLabels(f.labels); err != nil {
-			return cli.Usage("%v", err)
+		if opt.Labels, err = modelmeta.ReadLabels(f.labels); err != nil {
+			return cli.Usage("--labels %v", err)
 		}
 	}
 	if f.mean != "" {
@@ -174,6 +173,10 @@ func runErr(args []string, stdout, stderr io.Writer) error {
 		}
 		q, _, err := f.conv.Convert(m, &report, progress)
 		if err != nil {
+			if cli.Code(err) == cli.ExitBadModel && !strings.Contains(err.Error(), in) {
+				// Name the model the problem is in.
+				return cli.BadModel(fmt.Errorf("%s: %s", in, strings.TrimPrefix(err.Error(), "convert: ")))
+			}
 			return err
 		}
 		m = q
@@ -331,34 +334,6 @@ func unwrapFile(err error) error {
 
 // readLabels reads one label a line; blank lines at the end are ignored, a
 // blank line elsewhere is an error.
-func readLabels(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--labels %s: %v", path, errors.Unwrap(err))
-	}
-	defer f.Close()
-	var labels []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		labels = append(labels, strings.TrimSpace(strings.TrimPrefix(sc.Text(), "\ufeff")))
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--labels %s: %v", path, err)
-	}
-	for len(labels) > 0 && labels[len(labels)-1] == "" {
-		labels = labels[:len(labels)-1]
-	}
-	if len(labels) == 0 {
-		return nil, fmt.Errorf("--labels %s: no labels", path)
-	}
-	for i, l := range labels {
-		if l == "" {
-			return nil, fmt.Errorf("--labels %s: line %d is empty", path, i+1)
-		}
-	}
-	return labels, nil
-}
 
 func printSummary(w io.Writer, s *export.Summary) {
 	labels := strings.Join(s.Labels, ", ")

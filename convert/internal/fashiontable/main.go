@@ -14,7 +14,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"github.com/piresnet/piresnet/convert/export"
 	"github.com/piresnet/piresnet/internal/dataset"
 	"github.com/piresnet/piresnet/internal/imageprep"
+	"github.com/piresnet/piresnet/internal/modelmeta"
 	"github.com/piresnet/piresnet/quant"
 	"github.com/piresnet/piresnet/runtime"
 )
@@ -71,7 +71,7 @@ func run(args []string) error {
 	if err := json.Unmarshal(b, &md); err != nil {
 		return err
 	}
-	labels, err := readLines(*labelsFile)
+	labels, err := modelmeta.ReadLabels(*labelsFile)
 	if err != nil {
 		return err
 	}
@@ -215,20 +215,4 @@ type classifier struct{ s *runtime.Session }
 func (c *classifier) Classes() int { return 10 }
 func (c *classifier) Logits(b []float32, n, ch, h, w int, l []float32) error {
 	return c.s.RunFloat(b, n, ch, h, w, l)
-}
-
-func readLines(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	var out []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if s := strings.TrimSpace(sc.Text()); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out, sc.Err()
 }
