@@ -19,7 +19,13 @@ type workers struct {
 	rs     *runState
 	ntasks int64
 	once   sync.Once
+	// panicked holds the first panic of a worker during a step; run
+	// re-raises it on the caller's goroutine, where the caller can recover
+	// it (a panic on a worker goroutine would end the process with a trace).
+	panicked atomic.Pointer[workerPanic]
 }
+
+type workerPanic struct{ v any }
 
 func newWorkers(n int) *workers {
 	w := &workers{n: n, wake: make(chan struct{}, n), done: make(chan struct{}, n), quit: make(chan struct{})}
@@ -33,12 +39,22 @@ func (w *workers) loop(id int) {
 	for {
 		select {
 		case <-w.wake:
-			w.work(id)
+			w.safeWork(id)
 			w.done <- struct{}{}
 		case <-w.quit:
 			return
 		}
 	}
+}
+
+func (w *workers) safeWork(id int) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.next.Store(w.ntasks) // the others stop taking tasks
+			w.panicked.CompareAndSwap(nil, &workerPanic{r})
+		}
+	}()
+	w.work(id)
 }
 
 func (w *workers) work(id int) {
@@ -60,11 +76,14 @@ func (w *workers) run(st step, rs *runState, n int) {
 	for i := 0; i < k; i++ {
 		w.wake <- struct{}{}
 	}
-	w.work(0)
+	w.safeWork(0)
 	for i := 0; i < k; i++ {
 		<-w.done
 	}
 	w.st, w.rs = nil, nil
+	if p := w.panicked.Swap(nil); p != nil {
+		panic(p.v)
+	}
 }
 
 func (w *workers) close() { w.once.Do(func() { close(w.quit) }) }
