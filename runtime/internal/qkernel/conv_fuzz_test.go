@@ -51,9 +51,11 @@ func edgeCase(r *rand.Rand, k *ConvKernel, pointwise bool) *convCase {
 	return c
 }
 
-// FuzzConvKernels diffs every available kernel against ConvRef on a
+// FuzzConvKernels diffs every kernel of the table that runs on this CPU
+// (generic, and the SIMD kernels of the architecture) against ConvRef on a
 // convolution whose shape the fuzzer picks (channels, window, strides,
-// dilation, padding, groups, input size) and whose data and
+// dilation, padding, groups, input size) and whose data (including extreme
+// weights and any int32 bias), zero points, output range and
 // requantization come from seed.
 func FuzzConvKernels(f *testing.F) {
 	f.Add(uint64(1), uint8(3), uint8(64), uint8(3), uint8(3), uint8(1), uint8(1), uint8(0), uint8(0x11), uint8(1), uint8(9), uint8(9))
@@ -81,10 +83,20 @@ func FuzzConvKernels(f *testing.F) {
 		cs.g = g
 		cs.x = randU8(r, g.N*g.H*g.W*g.C)
 		cs.w = randS8(r, g.OC*g.KS()*g.KC())
+		if r.IntN(3) == 0 { // extreme weights: (-128, -128) pairs saturate int16 pair sums
+			for i := range cs.w {
+				cs.w[i] = pick[int8](r, -128, -128, 127, -127)
+			}
+		}
 		cs.bias = nil
-		if r.IntN(2) == 0 {
+		switch r.IntN(4) {
+		case 0, 1:
 			for range g.OC {
 				cs.bias = append(cs.bias, int32(r.IntN(1<<17))-1<<16)
+			}
+		case 2: // any int32
+			for range g.OC {
+				cs.bias = append(cs.bias, int32(r.Uint32()))
 			}
 		}
 		cs.req = cs.req[:0]
