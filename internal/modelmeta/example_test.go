@@ -3,6 +3,7 @@ package modelmeta_test
 import (
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/piresnet/piresnet/internal/modelmeta"
 	"github.com/piresnet/piresnet/internal/onnx"
@@ -39,4 +40,14 @@ func ExampleMetadata_Apply() {
 	// piresnet.std = 0.353
 	// piresnet.input_size = 28x28
 	// Trouser [0.286] 28
+}
+
+func ExampleParseLabels() {
+	labels, err := modelmeta.ParseLabels(strings.NewReader("\ufeffT-shirt/top\r\nTrouser\r\n\r\n"))
+	fmt.Println(labels, err)
+	_, err = modelmeta.ParseLabels(strings.NewReader("cat\n\ndog\n"))
+	fmt.Println(err)
+	// Output:
+	// [T-shirt/top Trouser] <nil>
+	// line 2 is empty
 }
