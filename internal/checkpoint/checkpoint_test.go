@@ -158,6 +158,8 @@ var badFiles = map[string][]string{
 	"zip_bomb_tensor.pth":          {`"archive/data/0" inflates`, "zip bomb"},
 	"deep_nesting.pth":             {"deeper than 1000 levels"},
 	"deep_dicts.pth":               {"deeper than 1000 levels"},
+	"self_model_loop.pth":          {"no state dict found", `"model"`},
+	"self_state_dict_loop.pth":     {"no state dict found", `"state_dict"`},
 	"memo_flood.pth":               {"memo has more than 1048576 entries"},
 	"long_frame.pth":               {"FRAME of 1152921504606846976 bytes runs past the end"},
 	"long_string.pth":              {"item of 4294967295 bytes runs past the end"},

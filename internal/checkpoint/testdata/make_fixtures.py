@@ -634,6 +634,26 @@ def make_bad():
     sys.setrecursionlimit(100000)
     write_torch_zip(os.path.join(BAD, "deep_dicts.pth"), d, {})
     sys.setrecursionlimit(limit)
+    # self-referencing containers, through the real torch.save: where the
+    # loader looks for the state dict, a loop is refused ...
+    loop = {}
+    loop["model"] = loop
+    torch.save(loop, os.path.join(BAD, "self_model_loop.pth"))
+    loop = {}
+    loop["state_dict"] = loop
+    torch.save(loop, os.path.join(BAD, "self_state_dict_loop.pth"))
+    # ... and beside the tensors it is ignored like any non-tensor entry.
+    os.makedirs(os.path.join(GEN, "selfref"), exist_ok=True)
+    w = torch.arange(4, dtype=torch.float32).reshape(2, 2)
+    sd = collections.OrderedDict([("fc.weight", w)])
+    sd["loop"] = sd
+    torch.save(sd, os.path.join(GEN, "selfref", "state_dict_holds_itself.pth"))
+    lt = {"state_dict": collections.OrderedDict([("fc.weight", w)])}
+    lt["state_dict"]["hparams"] = lt
+    torch.save(lt, os.path.join(GEN, "selfref", "lightning_holds_parent.pth"))
+    lst = [w]
+    lst.append(lst)
+    torch.save({"fc.weight": w, "extra": lst}, os.path.join(GEN, "selfref", "list_holds_itself.pth"))
     # memo flood: 2^21 LONG_BINPUTs of one None
     write_torch_zip(os.path.join(BAD, "memo_flood.pth"), None, {},
                     data_pkl=b"\x80\x02N" + b"".join(b"r" + struct.pack("<I", i) for i in range(1 << 21)) + b".")
