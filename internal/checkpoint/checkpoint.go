@@ -412,7 +412,7 @@ func unwrap(root any) (string, *pyDict, error) {
 		}
 		keys = append(keys, fmt.Sprintf("%.40q", fmt.Sprint(k)))
 	}
-	return "", nil, errf(ErrFormat, "no state dict found: the top-level dict holds no tensors and no state_dict, model_state_dict or model entry (keys %s)", strings.Join(keys, ", "))
+	return "", nil, errf(ErrFormat, "no state dict found: the top-level dict holds no tensors and no state_dict, model_state_dict or model entry that does (keys %s)", strings.Join(keys, ", "))
 }
 
 func hasTensor(d *pyDict) bool {
