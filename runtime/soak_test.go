@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,7 +85,10 @@ func TestSoakRSSFlat(t *testing.T) {
 	for k := 0; k < warm; k += 2 {
 		run(k)
 	}
-	goruntime.GC()
+	// Each measurement follows debug.FreeOSMemory (a GC that also returns
+	// free pages to the OS), so that RSS counts what is live, not when the
+	// background scavenger happened to run.
+	debug.FreeOSMemory()
 	base := rssBytes(t)
 	var ms goruntime.MemStats
 	goruntime.ReadMemStats(&ms)
@@ -93,6 +97,7 @@ func TestSoakRSSFlat(t *testing.T) {
 	for k := warm; k < total; k += 2 {
 		run(k)
 		if (k+2)%warm == 0 {
+			debug.FreeOSMemory()
 			r := rssBytes(t)
 			lo, hi = min(lo, r), max(hi, r)
 			goruntime.ReadMemStats(&ms)
