@@ -181,3 +181,65 @@ func TestForWeightsPairCondition(t *testing.T) {
 		t.Fatalf("pair (127, 2): got %s", got.Name)
 	}
 }
+
+// ResNet-50-like layers with 7-bit weights (what --reduce-range writes):
+// the AVX2 kernels against the VPMADDUBSW kernel that ForWeights picks.
+func BenchmarkConvAVX2Madd(b *testing.B) {
+	pw := func(hw, c, oc int) ConvGeom {
+		return ConvGeom{N: 1, H: hw, W: hw, C: c, KH: 1, KW: 1, SH: 1, SW: 1, DH: 1, DW: 1, OH: hw, OW: hw, Groups: 1, OC: oc}
+	}
+	layers := []struct {
+		name string
+		g    ConvGeom
+	}{
+		{"pw56_256x64", pw(56, 256, 64)},
+		{"pw56_64x256", pw(56, 64, 256)},
+		{"pw14_1024x256", pw(14, 1024, 256)},
+		{"pw7_512x2048", pw(7, 512, 2048)},
+		{"3x3_14_256", ConvGeom{N: 1, H: 14, W: 14, C: 256, KH: 3, KW: 3, SH: 1, SW: 1, DH: 1, DW: 1, PadT: 1, PadL: 1, OH: 14, OW: 14, Groups: 1, OC: 256}},
+	}
+	var kernels []*ConvKernel
+	for _, k := range amd64Kernels {
+		if k.ISA == isaAVX2 && k.Available {
+			kernels = append(kernels, k)
+		}
+	}
+	if maddKernel.Available {
+		kernels = append(kernels, maddKernel)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, l := range layers {
+		for _, k := range kernels {
+			b.Run(l.name+"/"+k.Name, func(b *testing.B) {
+				g := l.g
+				c := &convCase{g: g, xZero: 3, o: NewOutput(0, 0, 255)}
+				c.x = randU8(r, g.N*g.H*g.W*g.C)
+				c.w = make([]int8, g.OC*g.KS()*g.KC())
+				for i := range c.w {
+					c.w[i] = int8(r.IntN(128) - 64)
+				}
+				for range g.OC {
+					c.req = append(c.req, randMultiplier(b, r, 1e-4, 1e-3))
+				}
+				pc, err := Pack(k, c.weights())
+				if err != nil {
+					b.Fatal(err)
+				}
+				zeroOff := len(c.x)
+				arena := make([]byte, zeroOff+g.C+XSlack)
+				copy(arena, c.x)
+				ind := make([]int32, g.IndirectionLen())
+				g.BuildIndirection(ind, 0, zeroOff)
+				y := make([]byte, g.Pixels()*g.OC)
+				for b.Loop() {
+					if g.Pointwise() {
+						pc.RunGEMM(0, 0, g.Pixels(), 0, g.OC, arena, 0, g.C, y, 0, g.OC, &c.o)
+					} else {
+						pc.RunIGEMM(0, 0, g.Pixels(), 0, g.OC, ind, arena, y, 0, g.OC, &c.o)
+					}
+				}
+				b.ReportMetric(float64(g.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GMAC/s")
+			})
+		}
+	}
+}
