@@ -50,7 +50,7 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 		mw.KS, mw.KC = win.kh, win.kw*w.KC
 		w = &mw
 	}
-	packed, err := qkernel.Pack(kern, w)
+	packed, err := qkernel.Pack(qkernel.ForWeights(kern, w), w)
 	if err != nil {
 		return nil, err
 	}

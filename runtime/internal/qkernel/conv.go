@@ -216,6 +216,21 @@ type PackedConv struct {
 	Data               []byte
 }
 
+// ForWeights returns the kernel to pack w with when k was selected: k, or
+// a kernel of the same tier that is exact only for weights like w's (on
+// amd64, the VPMADDUBSW kernel for layers whose weight pairs all satisfy
+// |w0| + |w1| ≤ 128, e.g. 7-bit weights). Results are bit-identical to
+// ConvRef either way.
+func ForWeights(k *ConvKernel, w *ConvWeights) *ConvKernel {
+	if forWeights == nil || w.check() != nil {
+		return k
+	}
+	return forWeights(k, w)
+}
+
+// forWeights is set by architecture files that have weight-dependent kernels.
+var forWeights func(k *ConvKernel, w *ConvWeights) *ConvKernel
+
 // Pack packs w for kernel k.
 func Pack(k *ConvKernel, w *ConvWeights) (*PackedConv, error) {
 	if err := w.check(); err != nil {

@@ -27,6 +27,10 @@ var x86Features = struct {
 const (
 	isaAVX2       = "avx2"
 	isaAVX512VNNI = "avx512vnni"
+	// isaAVX2Madd marks the VPMADDUBSW kernel: AVX2, but exact only for
+	// weights that pass maddPairsFit, so it is not in the kernel table
+	// (Select knows nothing of weights); ForWeights picks it per layer.
+	isaAVX2Madd = "avx2madd"
 )
 
 // The amd64 kernels, preferred first: Select("auto") takes the first one
@@ -58,6 +62,13 @@ const (
 // sums over input channels 4q, 4q+1 and 4q+2, 4q+3 of two channels per
 // lane; VPHADDD of vectors 2h and 2h+1 gives channels 8h … 8h+7 in order.
 //
+// AVX2 VPMADDUBSW (convU8S8_4x16c4_avx2madd): int8 weights in the AVX-512
+// byte order below with 8 channels per vector: NR/8 vectors of 32 bytes per
+// (t, q), byte b of dword j of vector v the weight of channel 8·v + j for
+// input channel 4q + b. VPMADDUBSW adds the products of bytes (0, 1) and
+// (2, 3) into saturating int16s, so the kernel is exact only when every
+// such pair has |w0| + |w1| ≤ 128 (maddPairsFit).
+//
 // AVX-512 VNNI (convU8S8_*c4_avx512vnni): int8 weights, NR/16 vectors of
 // 64 bytes per (t, q): byte b of dword j of vector v is the weight of
 // channel 16·v + j for input channel 4q + b, the operand VPDPBUSD wants.
@@ -70,6 +81,41 @@ var amd64Kernels = []*ConvKernel{
 
 func init() {
 	ConvKernels = append(ConvKernels, amd64Kernels...)
+	forWeights = x86ForWeights
+}
+
+// maddKernel is the VPMADDUBSW kernel, used per layer instead of the AVX2
+// kernels when the layer's weights allow it (x86ForWeights).
+var maddKernel = newX86Kernel("convU8S8_4x16c4_avx2madd", isaAVX2Madd, 4, 16, x86Features.avx2, asm4x16c4AVX2Madd)
+
+// x86ForWeights returns maddKernel for an AVX2 kernel k when every weight
+// pair of w passes maddPairsFit, else k.
+func x86ForWeights(k *ConvKernel, w *ConvWeights) *ConvKernel {
+	if k.ISA != isaAVX2 || !maddKernel.Available || !maddPairsFit(w) {
+		return k
+	}
+	return maddKernel
+}
+
+// maddPairsFit reports whether every pair of weights VPMADDUBSW adds in
+// one int16 (input channels 4q + 2p and 4q + 2p + 1 of one output channel
+// and tap; channels past KC are zero) has |w0| + |w1| ≤ 128, so that
+// 255·|w0| + 255·|w1| ≤ 32640 cannot saturate.
+func maddPairsFit(w *ConvWeights) bool {
+	abs := func(v int8) int { return max(int(v), -int(v)) }
+	for row := 0; row < len(w.W)/w.KC; row++ {
+		r := w.W[row*w.KC : (row+1)*w.KC]
+		for k := 0; k < len(r); k += 2 {
+			s := abs(r[k])
+			if k+1 < len(r) {
+				s += abs(r[k+1])
+			}
+			if s > 128 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // x86Asm names a generated kernel (conv_stubs_amd64.go). Kernels are
@@ -82,6 +128,7 @@ const (
 	asm4x8c4AVX2
 	asm6x64c4AVX512VNNI
 	asm8x32c4AVX512VNNI
+	asm4x16c4AVX2Madd
 )
 
 func (a x86Asm) call(x *byte, ind *int32, ks, kq, mr, nb int, w *byte, bs int, c *byte, cs int, oc *int32) {
@@ -94,6 +141,8 @@ func (a x86Asm) call(x *byte, ind *int32, ks, kq, mr, nb int, w *byte, bs int, c
 		convU8S8_6x64c4_avx512vnni(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
 	case asm8x32c4AVX512VNNI:
 		convU8S8_8x32c4_avx512vnni(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
+	case asm4x16c4AVX2Madd:
+		convU8S8_4x16c4_avx2madd(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
 	default:
 		panic("qkernel: no such amd64 kernel")
 	}
@@ -117,8 +166,11 @@ func (l x86Layout) blockBytes(kc, ks int) int {
 
 func newX86Kernel(name, isa string, mr, nr int, avail bool, asm x86Asm) *ConvKernel {
 	l := x86Layout{mr: mr, nr: nr, lanes: 8, wordSize: 2}
-	if isa == isaAVX512VNNI {
+	switch isa {
+	case isaAVX512VNNI:
 		l.lanes, l.wordSize = 16, 1
+	case isaAVX2Madd:
+		l.wordSize = 1 // 8 lanes: the byte order of the AVX-512 kernels, 8 channels per vector
 	}
 	return &ConvKernel{
 		Name: name, ISA: isa, MR: mr, NR: nr, KR: 4, Available: avail,

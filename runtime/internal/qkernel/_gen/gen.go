@@ -30,6 +30,7 @@ func main() {
 	ConstraintExpr("!purego")
 	avx2(3, 16)
 	avx2(4, 8)
+	avx2madd(4, 16)
 	avx512vnni(6, 64)
 	avx512vnni(8, 32)
 	winogradInput()
@@ -69,8 +70,8 @@ func weightsOff(nr, lanes int) int { return tableOff(nr) + nr/lanes*tVectors*4*l
 // frame.
 var gpRows = []GPPhysical{RAX, R8, R9, R10, R11, R12, R13, R14}
 
-func doc(name string, mr, nr int, isa string) {
-	Doc(
+func doc(name string, mr, nr int, isa string, extra ...string) {
+	Doc(append([]string{
 		fmt.Sprintf("%s computes nb blocks of %d output channels for one tile of %d output", name, nr, mr),
 		fmt.Sprintf("pixels (%s). Row i < mr reads, for tap t < ks, the activations at", isa),
 		"x + ind[i·ks + t] (rows i ≥ mr repeat row mr−1 and are not stored), kq groups",
@@ -79,7 +80,7 @@ func doc(name string, mr, nr int, isa string) {
 		"",
 		"\tacc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)",
 		"\tc[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)",
-	)
+	}, extra...)...)
 	Pragma("noescape")
 }
 
@@ -276,6 +277,117 @@ func avx2(mr, nr int) {
 	RET()
 }
 
+// avx2madd emits convU8S8_<mr>x<nr>c4_avx2madd: VPMADDUBSW (u8 × s8 →
+// saturating int16 pair sums) then VPMADDWD with int16 ones (pair sums →
+// int32), exact only for weights whose every pair (input channels 4q, 4q+1
+// and 4q+2, 4q+3 of one output channel) has |w0| + |w1| ≤ 128 (then
+// 255·128 = 32640 fits int16); the caller checks that at pack time
+// (MaddPairsFit in conv_amd64.go).
+//
+// Packing (the AVX-512 kernels' c4 byte order with 8 channels per ymm):
+// int8 weights, NR/8 vectors of 32 bytes per (tap t, group q of 4 input
+// channels); byte b of dword j of vector v is the weight of channel 8·v + j
+// for input channel 4q + b. A broadcast dword of activations
+// (x0 x1 x2 x3) meets it so that VPMADDUBSW gives, per channel, the words
+// x0·w0 + x1·w1 and x2·w2 + x3·w3, and VPMADDWD(ones) their int32 sum: the
+// dwords of accumulator v are channels 8v … 8v+7 in order, no reduction
+// step. The weights of a step stay in registers across the mr rows.
+func avx2madd(mr, nr int) {
+	name := fmt.Sprintf("convU8S8_%dx%dc4_avx2madd", mr, nr)
+	nv := nr / 8
+	// accumulators, weights, activation, product, ones
+	if mr*nv+nv+3 > 16 || mr > len(gpRows) || nr%8 != 0 {
+		panic(name + ": does not fit the registers")
+	}
+	TEXT(name, attr.NOSPLIT, signature)
+	doc(name, mr, nr, "AVX2", "",
+		"VPMADDUBSW: exact only if every weight pair (input channels 4q, 4q+1 and",
+		"4q+2, 4q+3 of one channel) has |w0|+|w1| ≤ 128. Weights: int8, per (t, q)",
+		"NR/8 vectors of 32 bytes; byte b of dword j of vector v is the weight of",
+		"channel 8v+j for input channel 4q+b.")
+	acc := func(i, v int) VecPhysical { return yreg(i*nv + v) }
+	wr := func(v int) VecPhysical { return yreg(mr*nv + v) }
+	act := yreg(mr*nv + nv)
+	prod := yreg(mr*nv + nv + 1)
+	ones := yreg(mr*nv + nv + 2)
+	l := prologue(mr)
+
+	Label(name + "_block")
+	VPBROADCASTD(maddOnes, ones)
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			VPXOR(acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	MOVQ(l.blk, RSI)
+	ADDQ(U32(weightsOff(nr, 8)), RSI)
+	tapStart(l)
+
+	Label(name + "_tap")
+	loadRows(l, mr)
+	Load(Param("kq"), RCX)
+	Label(name + "_k")
+	for v := 0; v < nv; v++ {
+		VMOVDQU(Mem{Base: RSI, Disp: 32 * v}, wr(v))
+	}
+	for i := 0; i < mr; i++ {
+		VPBROADCASTD(Mem{Base: gpRows[i]}, act)
+		for v := 0; v < nv; v++ {
+			// prod = u8(act) · s8(w) pair sums (Intel operand order reversed).
+			VPMADDUBSW(wr(v), act, prod)
+			VPMADDWD(ones, prod, prod)
+			VPADDD(prod, acc(i, v), acc(i, v))
+		}
+	}
+	for i := 0; i < mr; i++ {
+		ADDQ(U8(4), gpRows[i])
+	}
+	ADDQ(U32(4*nr), RSI)
+	DECQ(RCX)
+	JNE(LabelRef(name + "_k"))
+	ADDQ(U8(4), RDI)
+	CMPQ(RDI, RDX)
+	JNE(LabelRef(name + "_tap"))
+
+	// Epilogue: the AVX2 kernels' requantization, per 8 channels.
+	epilogueGP(l)
+	e, o := act, prod
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			s := acc(i, v)
+			tab := func(k int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (v*tVectors+k)*32} }
+			VPADDD(Mem{Base: RSI, Disp: 32 * v}, s, s) // bias
+			requant(s, e, o, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false)
+		}
+		if i > 0 {
+			CMPQ(R8, U8(i))
+			JLE(LabelRef(name + "_stored"))
+		}
+		for v := 0; v < nv; v += 2 {
+			s0 := acc(i, v)
+			if v+1 < nv {
+				VPACKSSDW(acc(i, v+1), s0, s0)
+				VPERMQ(U8(0xD8), s0, s0)
+				VEXTRACTI128(U8(1), s0, e.AsX())
+				VPACKUSWB(e.AsX(), s0.AsX(), s0.AsX())
+				VMOVDQU(s0.AsX(), Mem{Base: RDI, Disp: 8 * v})
+			} else {
+				VEXTRACTI128(U8(1), s0, e.AsX())
+				VPACKSSDW(e.AsX(), s0.AsX(), s0.AsX())
+				VPACKUSWB(s0.AsX(), s0.AsX(), s0.AsX())
+				MOVQ(s0.AsX(), Mem{Base: RDI, Disp: 8 * v})
+			}
+		}
+		if i < mr-1 {
+			ADDQ(RDX, RDI)
+		}
+	}
+	Label(name + "_stored")
+	nextBlock(l, nr, name+"_block")
+	VZEROUPPER()
+	RET()
+}
+
 // requant turns the int32 sums in s (bias added) into outputs in [0, 255]
 // (still one per dword): the table's clamp and pre-shift of the
 // accumulator, the 32×32→64-bit products with the multipliers (even and
@@ -323,7 +435,7 @@ var (
 	zc        [3]VecPhysical
 )
 
-var widenMask Mem
+var widenMask, maddOnes Mem
 
 func yreg(i int) VecPhysical {
 	return []VecPhysical{Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}[i]
@@ -335,6 +447,9 @@ func zreg(i int) VecPhysical {
 }
 
 func init() {
+	// Four int16 ones per 64 bits: VPMADDWD with it sums int16 pairs.
+	maddOnes = GLOBL("convMaddOnes", attr.RODATA|attr.NOPTR)
+	DATA(0, U32(0x00010001))
 	// VPSHUFB control: per 128-bit lane, bytes 0,1,2,3 of the broadcast
 	// dword to words 0…3 and again 4…7 (0x80: zero byte).
 	widenMask = GLOBL("convWidenMask", attr.RODATA|attr.NOPTR)
