@@ -50,7 +50,8 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 		mw.KS, mw.KC = win.kh, win.kw*w.KC
 		w = &mw
 	}
-	packed, err := qkernel.Pack(qkernel.ForWeights(kern, w), w)
+	pk := qkernel.ForWeights(kern, w) // kern, or a faster kernel exact for these weights
+	packed, err := qkernel.Pack(pk, w)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +66,7 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 	if fc {
 		kind = "fc"
 	}
-	op := &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: kern.Name, lowered: true, weights: packed.Bytes()},
+	op := &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: pk.Name, lowered: true, weights: packed.Bytes()},
 		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out, merged: merged, c: c, wino: wino}
 	if wino != nil {
 		op.kernel = qkernel.WinogradName

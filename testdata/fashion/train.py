@@ -3,14 +3,20 @@
 
 Run with Debian's torch (the python3 first on PATH has none):
 
-    /usr/bin/python3 testdata/fashion/train.py            # both runs in parallel, 12 epochs
-    /usr/bin/python3 testdata/fashion/train.py --epochs 10 --jobs 1 --threads 2   # one after the other
+    /usr/bin/python3 testdata/fashion/train.py            # both runs in parallel, 15 epochs
+    /usr/bin/python3 testdata/fashion/train.py --epochs 12 --jobs 1 --threads 2   # one after the other
     /usr/bin/python3 testdata/fashion/train.py --quick    # smoke test: small subset, 1 epoch
 
-Each batch is drawn at 28, 42 or 56 pixels (--scales): the model is
-evaluated at 28x28 and at 56x56, and a fully convolutional network only
-answers well at sizes it was trained on. Time: see the end of train.log
-(both runs in parallel, one torch thread each).
+Time: ~25 min per run on an idle 2-core machine (both runs in parallel, one
+torch thread each); 110 min for both when the cores were shared with other jobs.
+
+--scales 28,42,56 draws each batch at one of those sizes (bilinear upscaling)
+and then recomputes BatchNorm's statistics over the training images at all of
+them, for a model that also answers at 56x56. Measured (12 epochs, both runs,
+~4 min per epoch per run): top-1 at 28x28 88.7% before and 86.1% after the
+BatchNorm pass, at 56x56 (bilinear) 85-86% before and 87.7% after; the
+committed model (28 only, 15 epochs) has 94.0% at 28x28 and 32% at 56x56.
+The 91% bar at 28x28 is not met by that recipe with this small network.
 
 What it produces (in --out, default: this script's folder; --quick defaults to
 gen/quick/ under it, which git ignores; per-run checkpoints and run.json go to
@@ -380,9 +386,10 @@ def train_run(name, smoothing, data, args, log):
             # Scale augmentation: each batch at one of the --scales sizes
             # (bilinear upscaling of the 28x28 images), so that the fully
             # convolutional model answers at 56x56 as well as at 28x28.
-            size = args.scales[int(torch.randint(0, len(args.scales), (1,), generator=gen))]
-            if size != xb.shape[-1]:
-                xb = upscale(xb, size, "bilinear")
+            if len(args.scales) > 1:
+                size = args.scales[int(torch.randint(0, len(args.scales), (1,), generator=gen))]
+                if size != xb.shape[-1]:
+                    xb = upscale(xb, size, "bilinear")
             xb = normalize(xb, mean, std)
             xb = xb.contiguous(memory_format=torch.channels_last)
             loss = loss_fn(model(xb), ytr[idx])
@@ -513,8 +520,9 @@ def main():
     ap.add_argument("--bs", type=int, default=256)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--no-augment", dest="augment", action="store_false")
-    ap.add_argument("--scales", default="28,42,56",
-                    help="training sizes, one drawn per batch (default 28,42,56; 28 trains at the native size only)")
+    ap.add_argument("--scales", default="28",
+                    help="training sizes, one drawn per batch, e.g. 28,42,56 (default 28: the native size only; "
+                         "see the docstring for what 28,42,56 measured)")
     ap.add_argument("--runs", default="ce,ls", help="comma list of runs: ce (plain), ls (label smoothing 0.1)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="runs trained at once, each in its own process (default 2: both runs in parallel)")
@@ -523,7 +531,7 @@ def main():
     ap.add_argument("--workdir", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.epochs is None:
-        args.epochs = 1 if args.quick else 12
+        args.epochs = 1 if args.quick else 15
     args.scales_arg = args.scales
     args.scales = [int(v) for v in args.scales.split(",")]
     keys = args.runs.split(",")
@@ -583,8 +591,8 @@ def finish(args, d, keys, jobs, results, wall, out):
         f"fit_one_cycle lr_max {args.lr}, div 25, div_final 1e5, pct_start 0.25, moms (0.95,0.85,0.95); "
         f"fastai Adam (sqr_mom 0.99, eps 1e-5, decoupled wd {args.wd}, none on BN/bias); "
         f"bs {args.bs}; seed {args.seed}; augmentation "
-        f"{'random crop (pad 2) + horizontal flip' if args.augment else 'none'}; "
-        f"scale augmentation: each batch at one of {args.scales} pixels (bilinear)",
+        f"{'random crop (pad 2) + horizontal flip' if args.augment else 'none'}"
+        + (f"; scale augmentation: each batch at one of {args.scales} pixels (bilinear)" if len(args.scales) > 1 else ""),
         f"stem {STEM}, block_szs {BLOCK_SZS}, layers {LAYERS}: {nparams} parameters",
         "valid = the t10k test images at 28x28; valid_loss uses the run's own loss function; "
         "time = training time of the epoch (wall clock, shared machine)",
@@ -614,11 +622,12 @@ def finish(args, d, keys, jobs, results, wall, out):
                 layers=list(LAYERS), input_channels=1, train_size=[28, 28], classes=LABELS,
                 mean=[d["mean32"]], std=[d["std32"]], pixel_scale="x/255",
                 kept_run=best["name"], label_smoothing=best["label_smoothing"], epochs=args.epochs,
-                train_scales=args.scales,
                 top1_28=best["top1_28"], top1_56_nearest=best["top1_56_nearest"],
                 top1_56_bilinear=best["top1_56_bilinear"],
                 runs={r["name"]: {kk: v for kk, v in r.items() if kk not in ("rows", "log", "key")}
                       for r in results.values()})
+    if len(args.scales) > 1:
+        meta["train_scales"] = args.scales
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
