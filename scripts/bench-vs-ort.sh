@@ -23,3 +23,15 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/edge" ./cmd/edge
 go build -o "$tmp/benchvsort" ./scripts/benchvsort
 "$tmp/benchvsort" -edge "$tmp/edge" "$@"
+
+# The same ResNets with 7-bit weights (--reduce-range; the built-in model's
+# form): ONNX Runtime is exact on them and the engine runs its VPMADDUBSW
+# kernel. Same files for both sides.
+mkdir -p "$tmp/twins"
+for m in resnet18_u8 resnet50_u8; do
+  /usr/bin/python3 "$root/testdata/qdq/make_7bit_twin.py" "$root/testdata/qdq/gen/models/$m.onnx" "$tmp/twins/$m.onnx"
+done
+echo
+echo "7-bit weights (testdata/qdq/make_7bit_twin.py of the files above):"
+echo
+"$tmp/benchvsort" -edge "$tmp/edge" -qdq "$tmp/twins" -no-float "$@"
