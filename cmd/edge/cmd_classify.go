@@ -213,10 +213,7 @@ func openRuntimeClassifier(opt modelOptions) (*runtimeClassifier, error) {
 	case err != nil:
 		return nil, bad("%v", err)
 	default:
-		c.arch = md.Architecture
-		if md.InputChannels != channels {
-			return nil, bad("metadata says %d input channels, the graph %d", md.InputChannels, channels)
-		}
+		c.arch = md.Architecture // runtime.Load checked it against the graph
 	}
 	c.spec = imageprep.Spec{Channels: md.InputChannels, Mean: md.Mean, Std: md.Std}
 	switch {

@@ -65,22 +65,27 @@ func (zeroSource) open(s *storageRef) (io.Reader, error) {
 // FuzzPickle runs a data.pkl as the zip format does.
 func FuzzPickle(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		lim := fuzzLimits().withDefaults()
-		st := &storages{byKey: map[string]*storageRef{}}
-		u := newUnpickler(data, &lim)
-		u.persistentLoad = func(pid any) (any, error) {
-			it, err := pidItems(pid, 5, "zip")
-			if err != nil {
-				return nil, err
-			}
-			return st.ref(it[1], it[2], it[4])
-		}
-		root, err := u.load()
-		if err != nil {
-			checkResult(t, nil, err)
-			return
-		}
-		sd, err := build(&parsed{format: "torch-zip", root: root, src: zeroSource{}}, nil, &lim)
+		sd, err := loadPickleOnly(data, fuzzLimits())
 		checkResult(t, sd, err)
 	})
+}
+
+// loadPickleOnly reads data as a torch zip checkpoint's data.pkl whose
+// storages are all zeros, and builds the state dict.
+func loadPickleOnly(data []byte, lim Limits) (*StateDict, error) {
+	lim = lim.withDefaults()
+	st := &storages{byKey: map[string]*storageRef{}}
+	u := newUnpickler(data, &lim)
+	u.persistentLoad = func(pid any) (any, error) {
+		it, err := pidItems(pid, 5, "zip")
+		if err != nil {
+			return nil, err
+		}
+		return st.ref(it[1], it[2], it[4])
+	}
+	root, err := u.load()
+	if err != nil {
+		return nil, err
+	}
+	return build(&parsed{format: "torch-zip", root: root, src: zeroSource{}}, nil, &lim)
 }

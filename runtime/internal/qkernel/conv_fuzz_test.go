@@ -114,39 +114,29 @@ func FuzzConvKernels(f *testing.F) {
 			cs.req = append(cs.req, m)
 		}
 		want := make([]uint8, g.Pixels()*g.OC)
-		ConvRef(&cs.g, cs.x, cs.xZero, cs.w, cs.bias, cs.req, cs.o, want)
-		for _, k := range ConvKernels {
-			if !k.Available {
-				continue
-			}
-			if got := cs.run(t, r, k, false); !slices.Equal(got, want) {
-				t.Fatalf("%s: %s: igemm differs from ConvRef at %s", k.Name, cs, firstDiff(got, want))
-			}
-			if g.Pointwise() {
-				if got := cs.run(t, r, k, true); !slices.Equal(got, want) {
-					t.Fatalf("%s: %s: gemm differs from ConvRef at %s", k.Name, cs, firstDiff(got, want))
+		check := func(kernels []*ConvKernel, what string) {
+			ConvRef(&cs.g, cs.x, cs.xZero, cs.w, cs.bias, cs.req, cs.o, want)
+			for _, k := range kernels {
+				if !k.Available {
+					continue
+				}
+				if got := cs.run(t, r, k, false); !slices.Equal(got, want) {
+					t.Fatalf("%s: %s: igemm%s differs from ConvRef at %s", k.Name, cs, what, firstDiff(got, want))
+				}
+				if g.Pointwise() {
+					if got := cs.run(t, r, k, true); !slices.Equal(got, want) {
+						t.Fatalf("%s: %s: gemm%s differs from ConvRef at %s", k.Name, cs, what, firstDiff(got, want))
+					}
 				}
 			}
 		}
+		check(ConvKernels, "")
 		if len(weightKernels) == 0 {
 			return
 		}
 		for i := range cs.w {
 			cs.w[i] >>= 1 // 7 bits: every pair fits
 		}
-		ConvRef(&cs.g, cs.x, cs.xZero, cs.w, cs.bias, cs.req, cs.o, want)
-		for _, k := range weightKernels {
-			if !k.Available {
-				continue
-			}
-			if got := cs.run(t, r, k, false); !slices.Equal(got, want) {
-				t.Fatalf("%s: %s: igemm (7-bit weights) differs from ConvRef at %s", k.Name, cs, firstDiff(got, want))
-			}
-			if g.Pointwise() {
-				if got := cs.run(t, r, k, true); !slices.Equal(got, want) {
-					t.Fatalf("%s: %s: gemm (7-bit weights) differs from ConvRef at %s", k.Name, cs, firstDiff(got, want))
-				}
-			}
-		}
+		check(weightKernels, " (7-bit weights)")
 	})
 }
