@@ -6,22 +6,30 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/piresnet/piresnet/internal/onnx"
 )
 
-// gen is where testdata/make_fixtures.sh writes the fixtures made with
-// torch (small ResNets exported by torch.onnx.export, torch's logits, a
-// torchvision ResNet-50 checkpoint).
-var gen = filepath.Join("testdata", "gen")
+// gen is where testdata/make_fixtures.sh writes the fixtures too big to
+// commit (a torchvision ResNet-50 checkpoint); tiny holds the small ResNets
+// exported by torch.onnx.export with torch's logits (make_fixtures.py
+// --tiny), committed so that every machine tests the same bytes.
+var (
+	gen  = filepath.Join("testdata", "gen")
+	tiny = filepath.Join("testdata", "tiny")
+)
 
 const python = "/usr/bin/python3"
 
-// fixture returns the path of a generated fixture; a missing one fails the
-// test with the script to run.
+// fixture returns the path of a fixture: a committed small model (tiny_*)
+// or a generated one; a missing one fails the test with the script to run.
 func fixture(t testing.TB, name string) string {
 	t.Helper()
+	if strings.HasPrefix(name, "tiny_") {
+		return otherFixture(t, filepath.Join(tiny, name), "/usr/bin/python3 convert/testdata/make_fixtures.py --tiny convert/testdata/tiny")
+	}
 	if _, err := os.Stat(filepath.Join(gen, "manifest.json")); err != nil {
 		t.Fatalf("convert fixtures missing: run convert/testdata/make_fixtures.sh (%v)", err)
 	}

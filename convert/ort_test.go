@@ -48,8 +48,11 @@ func TestORTRunsInt8Kernels(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			float := readModel(t, c.path)
-			cal := variedImages(24, 3, c.h, c.w, 5)
-			x := batch(cal[16:20]) // four held-back inputs
+			// 16 calibration inputs and 16 held-back ones: on four, the
+			// SQNRs below swung by 10 dB from one calibration seed to the
+			// next on tiny_fastai.
+			cal := variedImages(32, 3, c.h, c.w, 5)
+			x := batch(cal[16:32])
 			// The float reference runs the prepared graph (runtime/ref has
 			// no Pad; Prepare is checked against torch).
 			prepared, _, err := Prepare(float)
@@ -83,7 +86,9 @@ func TestORTRunsInt8Kernels(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					if s := sqnrDB(plain[0].F32, ours); s < s2+6 {
+					s := sqnrDB(plain[0].F32, ours)
+					t.Logf("ORT without fusion vs int8 engine %.1f dB", s)
+					if s < s2+6 {
 						t.Errorf("ORT without fusion vs int8 engine %.1f dB, not closer than either to float (%.1f dB)", s, s2)
 					}
 					continue

@@ -24,6 +24,13 @@ if [ "$mode" = all ]; then
   done
 fi
 
+step "machine"
+# The CPU decides which kernels run here (and which ONNX Runtime runs):
+# printed so that a log from another machine can be read.
+grep -m1 'model name' /proc/cpuinfo || true
+echo "x86 flags: $(grep -m1 -o -w -E 'avx2|avx512f|avx512bw|avx512_vnni|avx_vnni' /proc/cpuinfo | sort -u | tr '\n' ' ')"
+go run ./cmd/edge board | grep -E '^(cpu|this binary):' || true
+
 step "gofmt and go vet"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted"; exit 1; fi

@@ -1,10 +1,11 @@
 #!/bin/sh
-# Writes convert/testdata/gen/ (git-ignored): small ResNets exported by
-# torch.onnx.export with torch's logits, and a torchvision ResNet-50
-# checkpoint, with Debian's torch (/usr/bin/python3: python3-torch 1.13,
-# python3-torchvision 0.14, python3-onnx 1.12). Does nothing when
+# Writes convert/testdata/gen/ (git-ignored): a torchvision ResNet-50
+# checkpoint with random weights, with Debian's torch (/usr/bin/python3:
+# python3-torch 1.13, python3-torchvision 0.14). Does nothing when
 # gen/manifest.json is newer than the scripts; safe to run from concurrent
-# test processes (flock). Takes about 20 s and writes ~105 MB.
+# test processes (flock). Takes about 15 s and writes ~100 MB. The small
+# models (torch.onnx.export, with torch's logits) are committed in tiny/,
+# written by hand with: /usr/bin/python3 make_fixtures.py --tiny tiny
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 stamp="$here/gen/manifest.json"
