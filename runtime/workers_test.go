@@ -1,20 +1,32 @@
 package runtime
 
 import (
+	goruntime "runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 type countStep struct {
 	n     int
 	hits  atomic.Int64
 	panic int // task that panics, -1 for none
+	// slow makes tasks on workers (not the caller) take this long, so
+	// that the caller outwaits spin and parks.
+	slow time.Duration
 }
 
 func (s *countStep) tasks() int { return s.n }
-func (s *countStep) run(_ *runState, task, _ int) {
+func (s *countStep) run(_ *runState, task, worker int) {
 	if task == s.panic {
 		panic("kernel bug")
+	}
+	if s.slow > 0 {
+		if worker == 0 {
+			time.Sleep(50 * time.Microsecond) // leave tasks to the workers
+		} else {
+			time.Sleep(s.slow)
+		}
 	}
 	s.hits.Add(1)
 }
@@ -40,5 +52,51 @@ func TestWorkersPanicReachesCaller(t *testing.T) {
 		if ok.hits.Load() != 100 {
 			t.Fatalf("trial %d: after a panic the pool ran %d of 100 tasks", trial, ok.hits.Load())
 		}
+	}
+}
+
+// Steps handed over while the workers spin, after they have parked, and at
+// the boundary between the two (gaps around spin), some with tasks that
+// outlast the caller's spin: every task of every step
+// runs exactly once and run returns only when all are done. Under -race
+// this also checks the handshake's happens-before edges.
+func TestWorkersHandOverSpinningAndParked(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		w := newWorkers(n)
+		gaps := []time.Duration{0, 0, spin / 2, spin, 2 * spin, 0, 5 * time.Millisecond, spin + spin/8}
+		steps := 400
+		if testing.Short() {
+			steps = 80
+		}
+		for i := range steps {
+			st := &countStep{n: 1 + i%9, panic: -1}
+			if i%5 == 4 {
+				st.slow = 2*spin + time.Duration(i%3)*spin/2
+			}
+			w.run(st, nil, st.n)
+			if got := st.hits.Load(); got != int64(st.n) {
+				t.Fatalf("%d workers, step %d: %d of %d tasks ran before run returned", n, i, got, st.n)
+			}
+			time.Sleep(gaps[i%len(gaps)])
+		}
+		w.close()
+	}
+}
+
+// Closing a pool ends its goroutines, parked or spinning.
+func TestWorkersCloseEndsGoroutines(t *testing.T) {
+	before := goruntime.NumGoroutine()
+	for range 10 {
+		w := newWorkers(3)
+		st := &countStep{n: 8, panic: -1}
+		w.run(st, nil, st.n)
+		w.close()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for goruntime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := goruntime.NumGoroutine(); n > before {
+		t.Fatalf("%d goroutines after closing the pools, %d before", n, before)
 	}
 }
