@@ -32,7 +32,9 @@ var ortFused = []string{"QLinearConv", "QLinearAdd", "QGemm", "NhwcMaxPool", "QL
 // int8 engine both compute. With Options.ReduceRange (weights in [−64, 64],
 // pair sums ≤ 32640) ORT's fused kernels compute what the graph says, and
 // the test then requires ORT and the int8 engine to agree more closely
-// with each other than either does with the float model.
+// with each other than either does with the float model; the same with
+// Options.PairSafe (8-bit weights, no neighbour pair over 128 in
+// magnitude), which must be as exact in ORT as 7-bit weights are.
 func TestORTRunsInt8Kernels(t *testing.T) {
 	tv := filepath.Join("..", "testdata", "torchvision", "gen", "models", "resnet18_bn", "model.onnx")
 	cases := []struct {
@@ -61,8 +63,10 @@ func TestORTRunsInt8Kernels(t *testing.T) {
 			}
 			want := runRef(t, prepared, x)
 			dir := t.TempDir()
-			for _, reduce := range []bool{false, true} {
-				q, _, err := Quantize(float, cal, Options{Method: quant.MSE, Activations: c.act, Count: 16, Held: -1, ReduceRange: reduce})
+			for _, weights := range []string{"±127", "±64", "pair-safe"} {
+				reduce := weights != "±127"
+				q, _, err := Quantize(float, cal, Options{Method: quant.MSE, Activations: c.act, Count: 16, Held: -1,
+					ReduceRange: weights == "±64", PairSafe: weights == "pair-safe"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -76,8 +80,8 @@ func TestORTRunsInt8Kernels(t *testing.T) {
 				}
 				ortY, ours := outs[0].F32, runInt8(t, q, x)
 				s1, s2, s3 := sqnrDB(want, ortY), sqnrDB(want, ours), sqnrDB(ortY, ours)
-				t.Logf("weights ±%d: logits SQNR ORT int8 vs float %.1f dB, int8 engine vs float %.1f dB, ORT vs int8 engine %.1f dB",
-					map[bool]int{false: 127, true: 64}[reduce], s1, s2, s3)
+				t.Logf("weights %s: logits SQNR ORT int8 vs float %.1f dB, int8 engine vs float %.1f dB, ORT vs int8 engine %.1f dB",
+					weights, s1, s2, s3)
 				if !reduce {
 					checkORTGraph(t, readModel(t, opt), float, c.act)
 					// Unfused, ORT computes the graph as ONNX defines it,

@@ -55,6 +55,13 @@ type Options struct {
 	// way (measured in ort_test.go); the project's engine does not, and
 	// loses one bit of weight precision with it.
 	ReduceRange bool
+	// PairSafe keeps 8-bit weights but limits every pair of neighbouring
+	// weights to |w0| + |w1| ≤ 128 (quant.LimitPairSums): the same x86
+	// kernels then compute the file exactly, at the cost of moving a few
+	// weights in a thousand by a step instead of halving every step as
+	// ReduceRange does. Ignored with ReduceRange (7-bit weights already
+	// satisfy the limit).
+	PairSafe bool
 	// Engine computes the int8 side of the report: EngineRuntime (the
 	// default: the project's fixed-point engine) or EngineRef (the float
 	// reference interpreter running the QDQ graph).
@@ -95,6 +102,7 @@ const (
 const (
 	WeightsScheme        = "int8 symmetric per-output-channel [-127,127]"
 	WeightsSchemeReduced = "int8 symmetric per-output-channel [-64,64] (reduce_range)"
+	WeightsSchemePairs   = "int8 symmetric per-output-channel [-127,127], neighbour pairs |w0|+|w1| <= 128"
 )
 
 // qtensor is an activation tensor of the prepared graph that gets its own
@@ -288,7 +296,8 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	if err := p.chooseParams(opt.Method, opt.Activations); err != nil {
 		return nil, nil, err
 	}
-	q, wrep, bnotes, err := p.build(prepared, opt.Activations, opt.ReduceRange)
+	pairSafe := opt.PairSafe && !opt.ReduceRange
+	q, wrep, bnotes, err := p.build(prepared, opt.Activations, opt.ReduceRange, pairSafe)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -299,9 +308,12 @@ func Quantize(float *onnx.Model, calib Calibration, opt Options) (*onnx.Model, *
 	}
 	q.SetMetadata(KeyQuantMethod, opt.Method.String())
 	q.SetMetadata(KeyQuantActivations, opt.Activations.String())
-	if opt.ReduceRange {
+	switch {
+	case opt.ReduceRange:
 		q.SetMetadata(KeyQuantWeights, WeightsSchemeReduced)
-	} else {
+	case pairSafe:
+		q.SetMetadata(KeyQuantWeights, WeightsSchemePairs)
+	default:
 		q.SetMetadata(KeyQuantWeights, WeightsScheme)
 	}
 	q.SetMetadata(KeyQuantCalibration, strconv.Itoa(len(calIdx))+" samples of "+src)
@@ -479,8 +491,12 @@ type qdqBuilder struct {
 	qt quant.QType
 	// reduceRange quantizes weights to [−64, 64] (Options.ReduceRange).
 	reduceRange bool
-	out         []*onnx.Node
-	inits       []*onnx.Tensor
+	// pairSafe limits neighbouring weights' magnitudes (Options.PairSafe);
+	// pairsMoved counts the weights it moved.
+	pairSafe   bool
+	pairsMoved int
+	out        []*onnx.Node
+	inits      []*onnx.Tensor
 	// dq is the DequantizeLinear output each quantized float value is read
 	// through.
 	dq      map[string]string
@@ -543,6 +559,25 @@ func (b *qdqBuilder) weight(name string) (*weightQ, error) {
 	if err != nil {
 		return nil, fmt.Errorf("convert: weight %q: %v", name, err)
 	}
+	if b.pairSafe {
+		// [out, c, taps…] (Conv) or [out, in] (Gemm): c input channels per
+		// tap, taps the product of the spatial dimensions.
+		c, taps := 1, 1
+		if len(t.Dims) >= 2 {
+			c = int(t.Dims[1])
+		}
+		for _, d := range t.Dims[min(2, len(t.Dims)):] {
+			taps *= int(d)
+		}
+		if c*taps*oc != len(vals) {
+			return nil, fmt.Errorf("convert: weight %q: dims %v do not hold %d values", name, t.Dims, len(vals))
+		}
+		var moved int
+		if q, scales, moved, err = quant.QuantizePairSafe(vals, oc, c, taps); err != nil {
+			return nil, fmt.Errorf("convert: weight %q: %v", name, err)
+		}
+		b.pairsMoved += moved
+	}
 	qn := b.init(onnx.NewInt8(b.e.unique(name+"_quantized"), slices.Clone(t.Dims), q))
 	sn := b.init(onnx.NewFloat(b.e.unique(name+"_scale"), []int64{int64(oc)}, scales))
 	zn := b.init(onnx.NewInt8(b.e.unique(name+"_zero_point"), []int64{int64(oc)}, make([]int8, oc)))
@@ -601,9 +636,9 @@ func (b *qdqBuilder) bias(name string, xScale float32, ws []float32, node *onnx.
 // node (or absorbed activation) that computes it and read through one
 // DequantizeLinear by all its readers, weights and biases as quantized
 // constants behind DequantizeLinear.
-func (p *plan) build(prepared *onnx.Model, qt quant.QType, reduceRange bool) (*onnx.Model, []WeightReport, []string, error) {
+func (p *plan) build(prepared *onnx.Model, qt quant.QType, reduceRange, pairSafe bool) (*onnx.Model, []WeightReport, []string, error) {
 	e := p.g
-	b := &qdqBuilder{e: e, qt: qt, reduceRange: reduceRange, dq: map[string]string{}, weights: map[string]*weightQ{}}
+	b := &qdqBuilder{e: e, qt: qt, reduceRange: reduceRange, pairSafe: pairSafe, dq: map[string]string{}, weights: map[string]*weightQ{}}
 	qmin := qt.Min()
 	// The names the float values get in the output: a graph output's name
 	// goes to its DequantizeLinear, its float value is renamed.
@@ -726,5 +761,8 @@ func (p *plan) build(prepared *onnx.Model, qt quant.QType, reduceRange bool) (*o
 		return nil, nil, nil, fmt.Errorf("convert: internal error: %v", err)
 	}
 	g.Nodes = sorted
+	if b.pairSafe {
+		b.notes = append(b.notes, fmt.Sprintf("pair-safe weights: %d weights moved one or more steps toward zero so that no two neighbours exceed |w0|+|w1| = %d", b.pairsMoved, quant.PairSumLimit))
+	}
 	return &m, b.wrep, b.notes, nil
 }
