@@ -24,7 +24,7 @@ func TestInt8FromCheckpoint(t *testing.T) {
 	report := filepath.Join(t.TempDir(), "report.json")
 	stdout, stderr, code := runBin(t, bin, filepath.Join(fashion, "model.pth"), "--labels", filepath.Join(fashion, "labels.txt"),
 		"--mean", "0.2860406", "--std", "0.35302424", "--input-size", "28x28",
-		"--int8", "--calib", calib, "--calib-count", "2000", "--method", "mse", "--reduce-range", "--report", report, "-o", out)
+		"--int8", "--calib", calib, "--calib-count", "2000", "--calib-size", "28,56", "--method", "mse", "--pair-safe", "--report", report, "-o", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

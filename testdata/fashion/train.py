@@ -6,6 +6,8 @@ Run with Debian's torch (the python3 first on PATH has none):
     /usr/bin/python3 testdata/fashion/train.py            # both runs in parallel, 15 epochs
     /usr/bin/python3 testdata/fashion/train.py --epochs 12 --jobs 1 --threads 2   # one after the other
     /usr/bin/python3 testdata/fashion/train.py --quick    # smoke test: small subset, 1 epoch
+    # the committed model: 15 epochs at 28x28, then 4 at 28 and 56 with BatchNorm frozen
+    /usr/bin/python3 testdata/fashion/train.py --finetune-scales 28,56 --finetune-epochs 4
 
 Time: ~25 min per run on an idle 2-core machine (both runs in parallel, one
 torch thread each); 110 min for both when the cores were shared with other jobs.
@@ -19,6 +21,16 @@ committed model (28 only, 15 epochs) has 94.0% at 28x28 and 32% at 56x56.
 Its int8 conversion (mse, 7-bit weights) agrees with it on 99.08% (28x28)
 and 99.14% (56x56) of the test images, but the 91% bar at 28x28 is not met
 by that recipe with this small network (log: train-scales-28-42-56.log).
+
+--finetune-scales 28,56 adds a stage 2 after the 28x28 training (the
+committed model): --finetune-epochs (4) of fit_one_cycle at lr_max 1e-3
+without weight decay, batches alternating 28x28 and 56x56, every BatchNorm in
+eval mode (statistics frozen at 28x28's; the convolutions learn to produce
+them at 56x56 too). Measured: top-1 94.00% -> 93.45% at 28x28 and 32% ->
+88.7% at 56x56 (label smoothing run; plain 93.82% -> 93.18%, 29% -> 88.0%),
+~4 min per epoch per run; the int8 conversion (mse at 28 and 56, pair-safe
+weights) agrees with it on 99.71% and 99.17% of the test images.
+--reuse-stage1 takes stage 1 from gen/run_<key>/ instead of retraining it.
 
 What it produces (in --out, default: this script's folder; --quick defaults to
 gen/quick/ under it, which git ignores; per-run checkpoints and run.json go to
@@ -408,6 +420,60 @@ def train_run(name, smoothing, data, args, log):
     return model, opt, rows, epoch_times
 
 
+def finetune_scales(model, name, smoothing, data, args, log):
+    """Stage 2 (--finetune-scales): fit_one_cycle for --finetune-epochs at
+    --finetune-lr, no weight decay, each batch at the next of the sizes in
+    turn (bilinear upscaling), with every BatchNorm in eval mode: its
+    running statistics are the 28x28 ones of stage 1 and stay so (the
+    affine weights train). The convolutions then learn to give 28x28's
+    statistics at the other sizes too, instead of BatchNorm averaging two
+    sets of statistics that fit neither (what --scales does). Returns the
+    fastai Adam of this stage (for learn.save) and its rows."""
+    xtr, ytr, xte_n, yte, mean, std = data
+    torch.manual_seed(args.seed + 1)
+    gen = torch.Generator().manual_seed(args.seed + 1)
+    opt = FastaiAdam(list(model.parameters()), lr=args.finetune_lr, wd=0.0)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=smoothing)
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    n = len(xtr)
+    n_iter = n // args.bs
+    total = args.finetune_epochs * n_iter
+    scales = args.finetune_scales
+    log(f"\n## run {name}, stage 2: sizes {scales} in turn, BatchNorm statistics frozen, "
+        f"{args.finetune_epochs} epochs x {n_iter} batches, fit_one_cycle lr_max {args.finetune_lr}, no wd")
+    log(f"{'epoch':>5}  {'train_loss':>10}  {'top1@28':>8}  {'top1@56':>8}  {'time':>6}")
+    rows, it = [], 0
+    for epoch in range(args.finetune_epochs):
+        model.train()
+        for m in bns:
+            m.eval()
+        t0 = time.time()
+        perm = torch.randperm(n, generator=gen)
+        run_loss = 0.0
+        for b in range(n_iter):
+            lr, mom = one_cycle(it / total, args.finetune_lr)
+            opt.hypers[0]["lr"], opt.hypers[0]["mom"] = lr, mom
+            idx = perm[b * args.bs:(b + 1) * args.bs]
+            xb = augment(xtr[idx], gen) if args.augment else xtr[idx]
+            size = scales[b % len(scales)]
+            if size != xb.shape[-1]:
+                xb = upscale(xb, size, "bilinear")
+            xb = normalize(xb, mean, std).contiguous(memory_format=torch.channels_last)
+            loss = loss_fn(model(xb), ytr[idx])
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            run_loss += loss.item()
+            it += 1
+        dt = time.time() - t0
+        a28 = accuracy_at(model, args.xte_u8, yte, 28, "bilinear", mean, std)
+        a56 = accuracy_at(model, args.xte_u8, yte, 56, "bilinear", mean, std)
+        rows.append(dict(epoch=epoch, train_loss=run_loss / n_iter, top1=a28, top1_56=a56, time=dt))
+        log(f"{epoch:>5}  {run_loss / n_iter:>10.4f}  {a28 * 100:>7.2f}%  {a56 * 100:>7.2f}%  {dt:>5.1f}s")
+    model.eval()
+    return opt, rows
+
+
 @torch.no_grad()
 def recalibrate_bn(model, x_u8, scales, mean, std, bs=256):
     """Recompute every BatchNorm's running statistics as an exact average
@@ -493,18 +559,49 @@ def do_run(key, args, d, prefix=""):
             print(prefix + l, flush=True)
 
     data = (d["xtr"], d["ytr"], normalize(d["xte"], d["mean32"], d["std32"]), d["yte"], d["mean32"], d["std32"])
-    model, opt, rows, times = train_run(name, sm, data, args, log)
+    args.xte_u8 = d["xte"]
+    rundir = os.path.join(args.workdir, f"run_{key}")
+    if args.reuse_stage1:
+        # Stage 1 as an earlier run of this script saved it (the same
+        # settings give the same weights: it is deterministic).
+        with open(os.path.join(rundir, "stage1.json" if os.path.exists(os.path.join(rundir, "stage1.json")) else "run.json")) as f:
+            prev = json.load(f)
+        if prev["epochs"] != args.epochs or prev.get("log") is None:
+            sys.exit(f"train.py: {rundir}: stage 1 of {prev['epochs']} epochs, not {args.epochs}")
+        src = os.path.join(rundir, "stage1.pth" if os.path.exists(os.path.join(rundir, "stage1.pth")) else "model.pth")
+        model = ResNet()
+        model.load_state_dict(load_checkpoint(src)["model"])
+        model = model.to(memory_format=torch.channels_last)
+        rows, times = prev["rows"], [prev["sec_per_epoch"]]
+        for l in prev["log"]:
+            log(l)
+        opt = None
+    else:
+        model, opt, rows, times = train_run(name, sm, data, args, log)
+    if args.finetune_scales:
+        os.makedirs(rundir, exist_ok=True)
+        if opt is not None:
+            learn_save(os.path.join(rundir, "stage1.pth"), model, opt)
+        else:
+            shutil.copyfile(src, os.path.join(rundir, "stage1.pth.tmp"))
+            os.replace(os.path.join(rundir, "stage1.pth.tmp"), os.path.join(rundir, "stage1.pth"))
+        s1 = dict(epochs=args.epochs, rows=rows, sec_per_epoch=sum(times) / len(times), log=list(lines))
+        with open(os.path.join(rundir, "stage1.json"), "w") as f:
+            json.dump(s1, f, indent=1)
+        model = model.to(memory_format=torch.channels_last)
+        opt, rows2 = finetune_scales(model, name, sm, data, args, log)
+        rows = rows + [dict(r, epoch=args.epochs + r["epoch"]) for r in rows2]
     if len(args.scales) > 1:
         recalibrate_bn(model, d["xtr"], args.scales, d["mean32"], d["std32"])
         _, acc = evaluate(model, data[2], d["yte"], nn.CrossEntropyLoss(label_smoothing=sm))
         log(f"BatchNorm statistics recomputed over the training images at {args.scales}: top1 {acc * 100:.2f}%")
         rows[-1]["top1"] = acc
     r = dict(key=key, name=name, label_smoothing=sm, epochs=args.epochs, threads=torch.get_num_threads(),
+             finetune_epochs=args.finetune_epochs if args.finetune_scales else 0,
              sec_per_epoch=sum(times) / len(times), top1_28=rows[-1]["top1"],
              top1_56_nearest=accuracy_at(model, d["xte"], d["yte"], 56, "nearest", d["mean32"], d["std32"]),
              top1_56_bilinear=accuracy_at(model, d["xte"], d["yte"], 56, "bilinear", d["mean32"], d["std32"]),
              rows=rows, log=lines)
-    rundir = os.path.join(args.workdir, f"run_{key}")
     os.makedirs(rundir, exist_ok=True)
     learn_save(os.path.join(rundir, "model.pth"), model, opt)
     with open(os.path.join(rundir, "run.json"), "w") as f:
@@ -525,6 +622,13 @@ def main():
     ap.add_argument("--scales", default="28",
                     help="training sizes, one drawn per batch, e.g. 28,42,56 (default 28: the native size only; "
                          "see the docstring for what 28,42,56 measured)")
+    ap.add_argument("--finetune-scales", default="",
+                    help="stage 2 after the --epochs at 28x28: fine-tune at these sizes in turn with BatchNorm "
+                         "statistics frozen, e.g. 28,56 (default: no stage 2)")
+    ap.add_argument("--finetune-epochs", type=int, default=3)
+    ap.add_argument("--finetune-lr", type=float, default=1e-3, help="stage 2 fit_one_cycle lr_max")
+    ap.add_argument("--reuse-stage1", action="store_true",
+                    help="take stage 1 from gen/run_<key>/ (stage1.pth, else model.pth, with its json) instead of training it")
     ap.add_argument("--runs", default="ce,ls", help="comma list of runs: ce (plain), ls (label smoothing 0.1)")
     ap.add_argument("--jobs", type=int, default=2,
                     help="runs trained at once, each in its own process (default 2: both runs in parallel)")
@@ -536,6 +640,8 @@ def main():
         args.epochs = 1 if args.quick else 15
     args.scales_arg = args.scales
     args.scales = [int(v) for v in args.scales.split(",")]
+    args.finetune_scales_arg = args.finetune_scales
+    args.finetune_scales = [int(v) for v in args.finetune_scales.split(",")] if args.finetune_scales else []
     keys = args.runs.split(",")
     for k in keys:
         if k not in RUNS:
@@ -566,6 +672,8 @@ def main():
                 "--wd", repr(args.wd), "--bs", str(args.bs), "--seed", str(args.seed),
                 "--threads", str(args.threads), "--workdir", args.workdir, "--scales", args.scales_arg]
         base += (["--quick"] if args.quick else []) + ([] if args.augment else ["--no-augment"])
+        base += ["--finetune-scales", args.finetune_scales_arg, "--finetune-epochs", str(args.finetune_epochs),
+                 "--finetune-lr", repr(args.finetune_lr)] + (["--reuse-stage1"] if args.reuse_stage1 else [])
         pending = list(keys)
         while pending:
             batch, pending = pending[:jobs], pending[jobs:]
@@ -596,6 +704,10 @@ def finish(args, d, keys, jobs, results, wall, out):
         f"{'random crop (pad 2) + horizontal flip' if args.augment else 'none'}"
         + (f"; scale augmentation: each batch at one of {args.scales} pixels (bilinear)" if len(args.scales) > 1 else ""),
         f"stem {STEM}, block_szs {BLOCK_SZS}, layers {LAYERS}: {nparams} parameters",
+    ] + ([
+        f"stage 2: {args.finetune_epochs} epochs at sizes {args.finetune_scales} in turn (bilinear), BatchNorm "
+        f"statistics frozen at stage 1's, fit_one_cycle lr_max {args.finetune_lr}, fastai Adam without wd",
+    ] if args.finetune_scales else []) + [
         "valid = the t10k test images at 28x28; valid_loss uses the run's own loss function; "
         "time = training time of the epoch (wall clock, shared machine)",
     ]
@@ -604,10 +716,14 @@ def finish(args, d, keys, jobs, results, wall, out):
             f"{'run':<10}  {'epochs':>6}  {'s/epoch':>7}  {'top1@28':>8}  {'top1@56 nearest':>15}  "
             f"{'top1@56 bilinear':>16}"]
     for r in results.values():
-        tail.append(f"{r['name']:<10}  {r['epochs']:>6}  {r['sec_per_epoch']:>7.1f}  {r['top1_28'] * 100:>7.2f}%"
+        ep = f"{r['epochs']}+{r['finetune_epochs']}" if r.get("finetune_epochs") else str(r["epochs"])
+        tail.append(f"{r['name']:<10}  {ep:>6}  {r['sec_per_epoch']:>7.1f}  {r['top1_28'] * 100:>7.2f}%"
                     f"  {r['top1_56_nearest'] * 100:>14.2f}%  {r['top1_56_bilinear'] * 100:>15.2f}%")
     best = max(results.values(), key=lambda r: (r["top1_28"], r["top1_56_nearest"]))
     tail.append(f"kept: {best['name']} (higher top-1 at 28x28) -> model.pth; total wall time {wall / 60:.1f} min")
+    if args.reuse_stage1:
+        tail.append("stage 1 was reused (--reuse-stage1): its times are those of the run that trained it; "
+                    "the wall time is stage 2's")
     for l in [""] + tail:
         print(l)
     with open(os.path.join(out, "train.log.tmp"), "w") as f:
@@ -630,6 +746,9 @@ def finish(args, d, keys, jobs, results, wall, out):
                       for r in results.values()})
     if len(args.scales) > 1:
         meta["train_scales"] = args.scales
+    if args.finetune_scales:
+        meta["finetune"] = dict(scales=args.finetune_scales, epochs=args.finetune_epochs, lr_max=args.finetune_lr,
+                                batchnorm="statistics frozen")
     with open(os.path.join(out, "model.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")

@@ -23,9 +23,9 @@ github.com/piresnet/piresnet/runtime. Deterministic (fixed seeds).
                                     normalized with the metadata of the
                                     project's int8 default model,
                                     internal/defaultmodel/fashion_int8.onnx,
-                                    and of its 7-bit-weight twin
-                                    gen/fashion/fashion_int8_rr.onnx that
-                                    make_fixtures.sh converts)
+                                    and of its rebuild by its recipe,
+                                    gen/fashion/fashion_int8_rebuilt.onnx,
+                                    that make_fixtures.sh converts)
   make_fixtures.py finish   turns run_ort.js's raw outputs into
                             gen/ort/<model>/<case>/output_0.pb,
                             gen/ops/<case>/output_0.pb and
@@ -515,11 +515,11 @@ def fashion():
     with open(os.path.join(d, "info.json"), "w") as f:
         json.dump({"model_sha256": sha, "images": int(x.shape[0]), "dims": list(x.shape)}, f)
     raw = dict(write_raw(x), name=m.graph.input[0].name)
-    rr = os.path.join(d, "fashion_int8_rr.onnx")
+    rr = os.path.join(d, "fashion_int8_rebuilt.onnx")
     return [{"name": "fashion_int8", "model": DEFAULT_MODEL, "optimized": os.path.join(d, "ort_optimized.onnx"),
              "runs": [{"inputs": [raw], "dest": os.path.join("fashion", "ort_logits.pb")}]},
-            {"name": "fashion_int8_rr", "model": rr, "optimized": os.path.join(d, "ort_optimized_rr.onnx"),
-             "runs": [{"inputs": [raw], "dest": os.path.join("fashion", "ort_logits_rr.pb")}]}]
+            {"name": "fashion_int8_rebuilt", "model": rr, "optimized": os.path.join(d, "ort_optimized_rebuilt.onnx"),
+             "runs": [{"inputs": [raw], "dest": os.path.join("fashion", "ort_logits_rebuilt.pb")}]}]
 
 
 def models():

@@ -2,7 +2,7 @@
 // in float and in int8 with every calibration method, at 28x28 and 56x56,
 // and prints the results table of convert/README-snippet.md:
 //
-//	go run ./convert/internal/fashiontable [-count N] [-calib-count N] RUN=CHECKPOINT...
+//	go run ./convert/internal/fashiontable [-count N] [-calib-count N] [-calib-size 28,56] RUN=CHECKPOINT...
 //
 // e.g. plain=testdata/fashion/gen/run_ce/model.pth
 // smooth=testdata/fashion/gen/run_ls/model.pth. Each checkpoint is exported
@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,7 +39,9 @@ var (
 	count      = flag.Int("count", 0, "test images to evaluate (0: all 10,000)")
 	calibCount = flag.Int("calib-count", 2000, "calibration images (training set)")
 	reduce     = flag.Bool("reduce-range", false, "convert with 7-bit weights (convert.Options.ReduceRange)")
+	pairSafe   = flag.Bool("pair-safe", false, "convert with pair-safe 8-bit weights (convert.Options.PairSafe)")
 	methods    = flag.String("methods", "minmax,percentile:99.99,entropy,mse", "calibration methods, comma-separated")
+	calibSizes = flag.String("calib-size", "28,56", "sizes to calibrate at, comma-separated N (export's --calib-size): one int8 model for all of them")
 )
 
 func main() {
@@ -92,9 +95,23 @@ func run(args []string) error {
 		return err
 	}
 	spec := imageprep.Spec{Channels: 1, Mean: md.Mean, Std: md.Std, Height: 28, Width: 28}
-	cal, err := convert.NewImageCalibration(train, spec)
-	if err != nil {
-		return err
+	var multi convert.MultiCalibration
+	for _, f := range strings.Split(*calibSizes, ",") {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 4096 {
+			return fmt.Errorf("-calib-size %q: want sizes in pixels, e.g. 28,56", *calibSizes)
+		}
+		s := spec
+		s.Height, s.Width = n, n
+		c, err := convert.NewImageCalibration(train, s)
+		if err != nil {
+			return err
+		}
+		multi = append(multi, c)
+	}
+	var cal convert.Calibration = multi[0]
+	if len(multi) > 1 {
+		cal = multi
 	}
 	sizes := [][2]int{{28, 28}, {56, 56}}
 	type variant struct {
@@ -107,9 +124,12 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		v := variant{m.String(), convert.Options{Method: m, Count: *calibCount, Held: -1, ReduceRange: *reduce}}
-		if *reduce {
+		v := variant{m.String(), convert.Options{Method: m, Count: *calibCount, Held: -1, ReduceRange: *reduce, PairSafe: *pairSafe}}
+		switch {
+		case *reduce:
 			v.name += ", 7-bit weights"
+		case *pairSafe:
+			v.name += ", pair-safe weights"
 		}
 		variants = append(variants, v)
 	}
@@ -179,7 +199,7 @@ func run(args []string) error {
 		fmt.Printf("| %s | %s | %.2f %% | %.2f %% | %s | %.2f %% | %.2f %% | %s |\n", r.run, r.model,
 			100*r.top1[0], 100*r.top5[0], ag(0), 100*r.top1[1], 100*r.top5[1], ag(1))
 	}
-	fmt.Printf("\n%d test images; int8 models calibrated on %d training images.\n", src.Len(), *calibCount)
+	fmt.Printf("\n%d test images; int8 models calibrated on %d training images at %s pixels.\n", src.Len(), *calibCount, *calibSizes)
 	return nil
 }
 
