@@ -10,7 +10,9 @@
 // point per tensor, uint8 [0, 255] or int8 [−128, 127], over a range that
 // always contains 0 (ChooseAsymmetric); weights use one scale per output
 // channel, symmetric int8 in [−127, 127] with zero point 0
-// (ChooseSymmetricPerChannel, and WeightQmin for why not −128); biases are
+// (ChooseSymmetricPerChannel, and WeightQmin for why not −128; or with no
+// neighbour pair over PairSumLimit, QuantizePairSafe, for x86 kernels that
+// add pairs of products in int16); biases are
 // int32 with scale inScale·wScale[c] (QuantizeBias). A convolution then
 // accumulates Σ (x − zx)·w + bias in int32 and requantizes the accumulator to
 // the output scale, real multiplier xScale·wScale[c]/yScale.

@@ -102,3 +102,18 @@ func ExampleMethod_Range() {
 	// percentile:99.9: [0, 10.00]
 	// bin width 0.244
 }
+
+// Two large neighbours (1.0 and 1.0) would be 127 and 127 with 8-bit
+// weights, 254 > PairSumLimit: any scale that keeps them above 64 must move
+// them, so the channel takes absmax/64 and its small weights keep their
+// 7-bit steps (a real layer has a few such pairs per thousand weights and
+// keeps nearly all of its 8-bit scale).
+func ExampleQuantizePairSafe() {
+	w := []float32{1.0, 1.0, 0.1, -0.2} // one output channel, 4 input channels, 1×1
+	q, scales, moved, err := quant.QuantizePairSafe(w, 1, 4, 1)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(q, scales[0]*64, moved)
+	// Output: [64 64 6 -13] 1 0
+}

@@ -8,7 +8,7 @@
 #   2. the int8 converter (go run ./convert/internal/int8cmd, the flags of
 #      export --int8) calibrates it on Fashion-MNIST TRAINING images (never
 #      test images: those measure it) with the method that measured best
-#      (convert/README-snippet.md) and writes the int8 QDQ model, and its
+#      (the README's Fashion-MNIST results) and writes the int8 QDQ model, and its
 #      per-tensor report to testdata/fashion/gen/fashion_int8.report.json.
 #
 # Usage: testdata/fashion/make_default_model.sh [CHECKPOINT [OUTPUT]]
