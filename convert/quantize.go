@@ -56,10 +56,11 @@ type Options struct {
 	// loses one bit of weight precision with it.
 	ReduceRange bool
 	// PairSafe keeps 8-bit weights but limits every pair of neighbouring
-	// weights to |w0| + |w1| ≤ 128 (quant.LimitPairSums): the same x86
+	// weights to |w0| + |w1| ≤ 128 (quant.QuantizePairSafe): the same x86
 	// kernels then compute the file exactly, at the cost of moving a few
-	// weights in a thousand by a step instead of halving every step as
-	// ReduceRange does. Ignored with ReduceRange (7-bit weights already
+	// weights in a thousand toward zero (or of a coarser scale for a
+	// channel whose weights are mostly large) instead of halving every step
+	// as ReduceRange does. Ignored with ReduceRange (7-bit weights already
 	// satisfy the limit).
 	PairSafe bool
 	// Engine computes the int8 side of the report: EngineRuntime (the
@@ -492,11 +493,11 @@ type qdqBuilder struct {
 	// reduceRange quantizes weights to [−64, 64] (Options.ReduceRange).
 	reduceRange bool
 	// pairSafe limits neighbouring weights' magnitudes (Options.PairSafe);
-	// pairsMoved counts the weights it moved.
-	pairSafe   bool
-	pairsMoved int
-	out        []*onnx.Node
-	inits      []*onnx.Tensor
+	// pairSteps counts the steps it moved weights by.
+	pairSafe  bool
+	pairSteps int
+	out       []*onnx.Node
+	inits     []*onnx.Tensor
 	// dq is the DequantizeLinear output each quantized float value is read
 	// through.
 	dq      map[string]string
@@ -548,17 +549,9 @@ func (b *qdqBuilder) weight(name string) (*weightQ, error) {
 		return nil, fmt.Errorf("convert: weight %q is not a constant float tensor", name)
 	}
 	oc := int(t.Dims[0])
-	scales, err := quant.ChooseSymmetricPerChannel(vals, oc)
-	if err != nil {
-		return nil, fmt.Errorf("convert: weight %q: %v", name, err)
-	}
-	if b.reduceRange {
-		reduceScales(vals, scales)
-	}
-	q, err := quant.QuantizeSymmetricPerChannel(vals, scales)
-	if err != nil {
-		return nil, fmt.Errorf("convert: weight %q: %v", name, err)
-	}
+	var q []int8
+	var scales []float32
+	var err error
 	if b.pairSafe {
 		// [out, c, taps…] (Conv) or [out, in] (Gemm): c input channels per
 		// tap, taps the product of the spatial dimensions.
@@ -569,14 +562,20 @@ func (b *qdqBuilder) weight(name string) (*weightQ, error) {
 		for _, d := range t.Dims[min(2, len(t.Dims)):] {
 			taps *= int(d)
 		}
-		if c*taps*oc != len(vals) {
-			return nil, fmt.Errorf("convert: weight %q: dims %v do not hold %d values", name, t.Dims, len(vals))
+		var steps int
+		q, scales, steps, err = quant.QuantizePairSafe(vals, oc, c, taps)
+		b.pairSteps += steps
+	} else {
+		scales, err = quant.ChooseSymmetricPerChannel(vals, oc)
+		if err == nil && b.reduceRange {
+			reduceScales(vals, scales)
 		}
-		var moved int
-		if q, scales, moved, err = quant.QuantizePairSafe(vals, oc, c, taps); err != nil {
-			return nil, fmt.Errorf("convert: weight %q: %v", name, err)
+		if err == nil {
+			q, err = quant.QuantizeSymmetricPerChannel(vals, scales)
 		}
-		b.pairsMoved += moved
+	}
+	if err != nil {
+		return nil, fmt.Errorf("convert: weight %q: %v", name, err)
 	}
 	qn := b.init(onnx.NewInt8(b.e.unique(name+"_quantized"), slices.Clone(t.Dims), q))
 	sn := b.init(onnx.NewFloat(b.e.unique(name+"_scale"), []int64{int64(oc)}, scales))
@@ -762,7 +761,7 @@ func (p *plan) build(prepared *onnx.Model, qt quant.QType, reduceRange, pairSafe
 	}
 	g.Nodes = sorted
 	if b.pairSafe {
-		b.notes = append(b.notes, fmt.Sprintf("pair-safe weights: %d weights moved one or more steps toward zero so that no two neighbours exceed |w0|+|w1| = %d", b.pairsMoved, quant.PairSumLimit))
+		b.notes = append(b.notes, fmt.Sprintf("pair-safe weights: %d steps moved toward zero in total so that no two neighbours exceed |w0|+|w1| = %d", b.pairSteps, quant.PairSumLimit))
 	}
 	return &m, b.wrep, b.notes, nil
 }

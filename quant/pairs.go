@@ -25,7 +25,8 @@ const PairSumLimit = 128
 //
 // q holds the weights quantized from w with scales (one per output channel,
 // channel-major ONNX layout: [out][c][taps], taps = kh·kw, 1 for Gemm);
-// it is changed in place. LimitPairSums returns how many weights it moved.
+// it is changed in place. LimitPairSums returns how many steps it moved
+// weights by in all (a weight moved from 90 to 38 counts 52).
 func LimitPairSums(q []int8, w []float32, scales []float32, c, taps int) int {
 	per := c * taps
 	if per == 0 || len(q) != len(w) || len(q) != per*len(scales) {
@@ -92,8 +93,8 @@ const pairSafeCandidates = 16
 // large channel keeps r = 127 and moves a few weights; a small kernel
 // whose weights are all large (a 3×3 convolution of one input channel)
 // takes a coarser step instead, down to 7-bit weights' absmax/64, where no
-// pair can exceed the limit. It returns the weights, the scales and how
-// many weights LimitPairSums moved in the chosen quantization.
+// pair can exceed the limit. It returns the weights, the scales and the
+// steps LimitPairSums moved in the chosen quantization.
 func QuantizePairSafe(w []float32, channels, c, taps int) ([]int8, []float32, int, error) {
 	scales, err := ChooseSymmetricPerChannel(w, channels)
 	if err != nil {
