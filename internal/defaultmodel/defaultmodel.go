@@ -1,10 +1,13 @@
 // Package defaultmodel holds the model built into edge: the fastai book's
 // chapter-14 ResNet trained on Fashion-MNIST (testdata/fashion/model.pth),
 // exported and converted to int8 by testdata/fashion/make_default_model.sh,
-// calibrated on Fashion-MNIST training images. It takes 1-channel 28x28
-// images (any size works; 56x56 is measured too) and names 10 clothing
-// classes; its metadata carries the labels and the normalization.
-// Accuracy: convert/README-snippet.md.
+// calibrated on Fashion-MNIST training images at 28 and 56 pixels, with
+// pair-safe 8-bit weights (ONNX Runtime computes it exactly too). It takes
+// 1-channel 28x28 images (any size works; 56x56 is measured too) and names
+// 10 clothing classes; its metadata carries the labels and the
+// normalization. Accuracy (the README's Fashion-MNIST results): 93.56 %
+// top-1 at 28x28 and 88.76 % at 56x56 on the 10,000 test images, the same
+// top-1 as the float model on 99.71 % and 99.17 % of them.
 package defaultmodel
 
 import _ "embed"
