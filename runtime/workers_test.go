@@ -11,8 +11,8 @@ type countStep struct {
 	n     int
 	hits  atomic.Int64
 	panic int // task that panics, -1 for none
-	// slow makes tasks on workers (not the caller) take this long, so
-	// that the caller outwaits spin and parks.
+	// slow makes tasks on workers (not the caller) take this long, and
+	// the caller's 50us, so that workers get tasks and the caller waits.
 	slow time.Duration
 }
 
@@ -23,7 +23,7 @@ func (s *countStep) run(_ *runState, task, worker int) {
 	}
 	if s.slow > 0 {
 		if worker == 0 {
-			time.Sleep(50 * time.Microsecond) // leave tasks to the workers
+			time.Sleep(50 * time.Microsecond)
 		} else {
 			time.Sleep(s.slow)
 		}
@@ -55,15 +55,15 @@ func TestWorkersPanicReachesCaller(t *testing.T) {
 	}
 }
 
-// Steps handed over while the workers spin, after they have parked, and at
-// the boundary between the two (gaps around spin), some with tasks that
-// outlast the caller's spin: every task of every step
-// runs exactly once and run returns only when all are done. Under -race
-// this also checks the handshake's happens-before edges.
-func TestWorkersHandOverSpinningAndParked(t *testing.T) {
+// Steps handed over with gaps between them and tasks of varied length
+// (some long enough that the caller waits for the workers): every task of
+// every step runs exactly once and run returns only when all are done;
+// under -race this also checks the channel handshake's happens-before
+// edges.
+func TestWorkersHandOver(t *testing.T) {
 	for _, n := range []int{1, 3} {
 		w := newWorkers(n)
-		gaps := []time.Duration{0, 0, spin / 2, spin, 2 * spin, 0, 5 * time.Millisecond, spin + spin/8}
+		gaps := []time.Duration{0, 0, 100 * time.Microsecond, time.Millisecond, 0, 5 * time.Millisecond}
 		steps := 400
 		if testing.Short() {
 			steps = 80
@@ -71,7 +71,7 @@ func TestWorkersHandOverSpinningAndParked(t *testing.T) {
 		for i := range steps {
 			st := &countStep{n: 1 + i%9, panic: -1}
 			if i%5 == 4 {
-				st.slow = 2*spin + time.Duration(i%3)*spin/2
+				st.slow = 500 * time.Microsecond
 			}
 			w.run(st, nil, st.n)
 			if got := st.hits.Load(); got != int64(st.n) {
@@ -83,7 +83,7 @@ func TestWorkersHandOverSpinningAndParked(t *testing.T) {
 	}
 }
 
-// Closing a pool ends its goroutines, parked or spinning.
+// Closing a pool ends its goroutines.
 func TestWorkersCloseEndsGoroutines(t *testing.T) {
 	before := goruntime.NumGoroutine()
 	for range 10 {
