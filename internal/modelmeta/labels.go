@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 )
 
 // Limits of a labels file: far above any classifier (ImageNet-21k has
@@ -39,7 +40,11 @@ func ParseLabels(r io.Reader) ([]string, error) {
 		if len(labels) == MaxLabels {
 			return nil, fmt.Errorf("more than %d labels", MaxLabels)
 		}
-		l := strings.TrimSpace(sc.Text())
+		// Spaces and U+FEFF (a byte order mark, or a zero-width no-break
+		// space pasted into a line) are trimmed from both ends: a label
+		// that began with U+FEFF would lose it when written back as a
+		// file's first line.
+		l := strings.TrimFunc(sc.Text(), func(r rune) bool { return unicode.IsSpace(r) || r == '\ufeff' })
 		if strings.ContainsAny(l, "\r\n") {
 			return nil, fmt.Errorf("line %d holds a carriage return", len(labels)+1)
 		}
