@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/piresnet/piresnet/internal/checkpoint"
 )
@@ -66,6 +67,9 @@ func parseArch(s string) (archOptions, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "auto" {
 		return o, nil
+	}
+	if strings.ContainsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) }) {
+		return o, archErr("--arch %q: spaces or control characters inside", s)
 	}
 	name, opts, _ := strings.Cut(s, ":")
 	for _, f := range Families {
@@ -150,7 +154,7 @@ func Detect(sd *checkpoint.StateDict, arch string) (*Net, error) {
 	}
 	what := "no known ResNet family fits"
 	if o.family != "" {
-		what = "the state dict is not a " + arch
+		what = "the state dict is not a " + strings.TrimSpace(arch)
 	}
 	return nil, &DetectError{Msg: fmt.Sprintf("%s (families: %s); %s; first keys: %s",
 		what, strings.Join(FamilyKeys(), ", "), strings.Join(reasons, "; "), firstKeys(sd, 6))}
