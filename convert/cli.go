@@ -50,7 +50,7 @@ func (c *CLI) Register(fs *pflag.FlagSet) {
 	fs.Float64Var(&c.Percentile, "percentile", 99.99, "percentile kept by --method percentile")
 	fs.StringVar(&c.Activations, "activations", "uint8", "activation type: uint8 (what ONNX Runtime fuses on x86) or int8")
 	fs.BoolVar(&c.ReduceRange, "reduce-range", false, "7-bit weights [-64,64] (ONNX Runtime's reduce_range: its x86 kernels saturate with 8-bit weights)")
-	fs.BoolVar(&c.PairSafe, "pair-safe", false, "8-bit weights with no two neighbours summing to more than 128 in magnitude: exact in ONNX Runtime's x86 kernels, as --reduce-range, at a fraction of its precision loss")
+	fs.BoolVar(&c.PairSafe, "pair-safe", true, "8-bit weights with no two neighbours summing to more than 128 in magnitude: exact in ONNX Runtime's x86 kernels, as --reduce-range, at a fraction of its precision loss (--pair-safe=false: plain 8-bit weights)")
 	fs.StringVar(&c.Report, "report", "", "write the per-tensor report as JSON to this file")
 	fs.IntVar(&c.Held, "report-count", DefaultHeld, "further images, not used for calibration, that the report measures SQNR on (0: none)")
 	fs.Uint64Var(&c.Seed, "seed", 1, "seed of the random choice of calibration images")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"image"
 	"image/png"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -72,6 +73,21 @@ func TestCLIConvert(t *testing.T) {
 	}
 	if v, _ := q.Metadata(KeyQuantCalibration); v != "20 samples of "+filepath.Base(dir) {
 		t.Errorf("metadata %q", v)
+	}
+	// Pair-safe weights are the default; --pair-safe=false writes plain
+	// 8-bit ones and --reduce-range 7-bit ones.
+	if v, _ := q.Metadata(KeyQuantWeights); v != WeightsSchemePairs {
+		t.Errorf("default weights %q, want %q", v, WeightsSchemePairs)
+	}
+	for flag, want := range map[string]string{"--pair-safe=false": WeightsScheme, "--reduce-range": WeightsSchemeReduced} {
+		c := parseCLI(t, "--int8", "--calib", dir, "--calib-count", "4", "--report-count", "0", "--table=false", flag)
+		q, _, err := c.Convert(m, io.Discard, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := q.Metadata(KeyQuantWeights); v != want {
+			t.Errorf("%s: weights %q, want %q", flag, v, want)
+		}
 	}
 	if !strings.Contains(stdout.String(), "percentile:99.9, uint8 activations, 20 samples") {
 		t.Errorf("table:\n%s", stdout.String())

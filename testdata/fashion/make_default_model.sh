@@ -61,7 +61,7 @@ go run ./cmd/export --quiet --labels "$labels" --mean "$mean" --std "$std" --inp
 case ${WEIGHTS:-pair-safe} in
 pair-safe) rr=--pair-safe ;;
 reduce-range) rr=--reduce-range ;;
-full) rr= ;;
+full) rr=--pair-safe=false ;;
 *) echo "make_default_model.sh: WEIGHTS=$WEIGHTS: want pair-safe, reduce-range or full" >&2; exit 2 ;;
 esac
 go run ./convert/internal/int8cmd --calib "$data/train-images-idx3-ubyte.gz" --calib-count "$count" \
