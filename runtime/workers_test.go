@@ -1,11 +1,18 @@
 package runtime
 
 import (
+	"flag"
+	"fmt"
 	goruntime "runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 )
+
+// workerSteps is the length of the hand-over test per configuration; raise
+// it for a stress run (go test -race -run WorkersHandOver -workers.steps
+// 20000).
+var workerSteps = flag.Int("workers.steps", 400, "steps per configuration in TestWorkersHandOver")
 
 type countStep struct {
 	n     int
@@ -55,31 +62,44 @@ func TestWorkersPanicReachesCaller(t *testing.T) {
 	}
 }
 
-// Steps handed over with gaps between them and tasks of varied length
-// (some long enough that the caller waits for the workers): every task of
-// every step runs exactly once and run returns only when all are done;
-// under -race this also checks the channel handshake's happens-before
-// edges.
+// Steps handed over with gaps between them (around and beyond the spin
+// time, so that workers and caller are caught spinning, parking and
+// parked) and tasks of varied length (some long enough that the caller
+// waits for the workers): every task of every step runs exactly once and
+// run returns only when all are done; under -race this also checks the
+// handshake's happens-before edges. Spinning pools, parking-only pools and
+// a short spin that makes the parking races frequent are all run.
 func TestWorkersHandOver(t *testing.T) {
-	for _, n := range []int{1, 3} {
-		w := newWorkers(n)
-		gaps := []time.Duration{0, 0, 100 * time.Microsecond, time.Millisecond, 0, 5 * time.Millisecond}
-		steps := 400
-		if testing.Short() {
-			steps = 80
-		}
-		for i := range steps {
-			st := &countStep{n: 1 + i%9, panic: -1}
-			if i%5 == 4 {
-				st.slow = 500 * time.Microsecond
+	steps := *workerSteps
+	if testing.Short() {
+		steps = min(steps, 100)
+	}
+	gaps := []time.Duration{0, 0, 30 * time.Microsecond, 0, workerSpin, 0, time.Millisecond, 0, 0, 8 * time.Microsecond, 5 * time.Millisecond, 150 * time.Microsecond}
+	for _, spin := range []time.Duration{workerSpin, 0, 10 * time.Microsecond} {
+		for _, n := range []int{1, 2, 3} {
+			w := newSpinningWorkers(n, spin)
+			for i := range steps {
+				st := &countStep{n: 1 + i%9, panic: -1}
+				if i%7 == 4 {
+					st.slow = time.Duration(i%3) * 200 * time.Microsecond
+				}
+				done := make(chan struct{})
+				go func() {
+					select {
+					case <-done:
+					case <-time.After(20 * time.Second):
+						panic(fmt.Sprintf("spin %v, %d workers, step %d: run has not returned after 20s", spin, n, i))
+					}
+				}()
+				w.run(st, nil, st.n)
+				close(done)
+				if got := st.hits.Load(); got != int64(st.n) {
+					t.Fatalf("spin %v, %d workers, step %d: %d of %d tasks ran before run returned", spin, n, i, got, st.n)
+				}
+				time.Sleep(gaps[i%len(gaps)])
 			}
-			w.run(st, nil, st.n)
-			if got := st.hits.Load(); got != int64(st.n) {
-				t.Fatalf("%d workers, step %d: %d of %d tasks ran before run returned", n, i, got, st.n)
-			}
-			time.Sleep(gaps[i%len(gaps)])
+			w.close()
 		}
-		w.close()
 	}
 }
 
