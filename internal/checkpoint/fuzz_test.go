@@ -74,16 +74,7 @@ func FuzzPickle(f *testing.F) {
 // storages are all zeros, and builds the state dict.
 func loadPickleOnly(data []byte, lim Limits) (*StateDict, error) {
 	lim = lim.withDefaults()
-	st := &storages{byKey: map[string]*storageRef{}}
-	u := newUnpickler(data, &lim)
-	u.persistentLoad = func(pid any) (any, error) {
-		it, err := pidItems(pid, 5, "zip")
-		if err != nil {
-			return nil, err
-		}
-		return st.ref(it[1], it[2], it[4])
-	}
-	root, err := u.load()
+	root, err := unpickleZip(data, &lim)
 	if err != nil {
 		return nil, err
 	}

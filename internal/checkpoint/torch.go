@@ -150,21 +150,27 @@ func parseTorchZip(r io.ReaderAt, size int64, lim *Limits) (*parsed, error) {
 	if err != nil {
 		return nil, err
 	}
+	root, err := unpickleZip(data, lim)
+	if err != nil {
+		return nil, err
+	}
+	return &parsed{format: "torch-zip", root: root, src: z}, nil
+}
+
+// unpickleZip unpickles a torch zip checkpoint's data.pkl, whose persistent
+// ids are ('storage', storage_type, key, location, numel) tuples naming
+// storages by key.
+func unpickleZip(data []byte, lim *Limits) (any, error) {
 	st := &storages{byKey: map[string]*storageRef{}}
 	u := newUnpickler(data, lim)
 	u.persistentLoad = func(pid any) (any, error) {
-		// ('storage', storage_type, key, location, numel)
 		it, err := pidItems(pid, 5, "zip")
 		if err != nil {
 			return nil, err
 		}
 		return st.ref(it[1], it[2], it[4])
 	}
-	root, err := u.load()
-	if err != nil {
-		return nil, err
-	}
-	return &parsed{format: "torch-zip", root: root, src: z}, nil
+	return u.load()
 }
 
 // readEntry reads a whole zip entry of at most limit bytes.
