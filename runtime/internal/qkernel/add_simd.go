@@ -2,64 +2,94 @@ package qkernel
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/piresnet/piresnet/quant"
 )
 
-// addSIMD is AddTables in the form of the SIMD add kernel (addArch): each
-// input's rescale, (q − zero point)·2^20 by a multiplier with one rounding,
-// as an epilogue (epilogueFor) of acc = q − zero point, then the output's
-// epilogue. ok only when both input epilogues reproduce their tables for
-// all 256 inputs (checked here, exhaustively), so the kernel is exact by
-// construction; otherwise Add runs the tables.
+// addSIMD is AddTables in the form of the SIMD add kernel (addArch). Each
+// input's rescale, MultiplyByQuantizedMultiplierSingleRounding((q − z)·2^20,
+// m), is (d·M + 2^(u−1)) >> u with d = q − z, |d| ≤ 255 and u = 11 − Shift
+// (11 to 42 for the multipliers of an Add, which are at most 1/2). With M
+// split into high and low parts, Mh·2^k + Ml, that is
+//
+//	(d·Mh + ((d·Ml + 2^(u−1)) >> u))                   k = u ≤ 16
+//	((d·Mh + 2^(u−17)) + ((d·Ml) >> 16)) >> (u − 16)   k = 16 < u ≤ 46
+//
+// (floor division nests: ⌊(X·2^k + Y)/2^u⌋ = ⌊(X + ⌊Y/2^k⌋)/2^(u−k)⌋), where
+// every product and sum fits int32: two 32-bit products and five cheap
+// operations per 8 elements instead of two 64-bit products with their
+// shuffles. The sum goes through the output's epilogue. ok only when both
+// rescales reproduce their tables for all 256 inputs (checked here,
+// exhaustively), so the kernel is exact by construction; otherwise Add runs
+// the tables.
 type addSIMD struct {
 	ok bool
-	// epi: the zero points of a and b (8 int32 lanes each), then the
-	// epilogue tables (8 lanes) of a, b and the output.
-	epi [64 + 3*epiVectors*32]byte
+	// epi: the zero points of a and b (8 int32 lanes each), the split
+	// rescales of a and b (splitVectors vectors of 8 lanes each), then the
+	// output's epilogue table.
+	epi [64 + 2*splitVectors*32 + epiVectors*32]byte
+}
+
+// splitRescale is one input's rescale in addSIMD's form; the vectors of
+// its table are in this order.
+type splitRescale struct{ mh, ml, rndLo, shLo, rndHi, shHi int32 }
+
+const splitVectors = 6
+
+func newSplitRescale(m int32, u int32) (splitRescale, bool) {
+	switch {
+	case m < 0 || u < 9 || u > 46:
+		return splitRescale{}, false
+	case u <= 16:
+		return splitRescale{mh: m >> u, ml: m & (1<<u - 1), rndLo: 1 << (u - 1), shLo: u}, true
+	default:
+		return splitRescale{mh: m >> 16, ml: m & 0xFFFF, shLo: 16, rndHi: 1 << (u - 17), shHi: u - 16}, true
+	}
+}
+
+// apply is the kernel's arithmetic on one lane (int32 wrap-around, as the
+// vector instructions).
+func (r splitRescale) apply(d int32) int32 {
+	lo := (d*r.ml + r.rndLo) >> r.shLo
+	return (d*r.mh + r.rndHi + lo) >> r.shHi
 }
 
 func newAddSIMD(p *quant.AddParams, t *AddTables) (s addSIMD) {
 	le := binary.LittleEndian
-	tab := func(i int, e epilogue) {
-		putEpilogues(s.epi[64+i*epiVectors*32:64+(i+1)*epiVectors*32], 8, 8, func(int) epilogue { return e })
-	}
 	for i, in := range []struct {
 		zero  int32
 		m     quant.Multiplier
 		table *[256]int32
 	}{{p.AZero, p.AMul, &t.A}, {p.BZero, p.BMul, &t.B}} {
-		// MultiplyByQuantizedMultiplierSingleRounding(u·2^20, m) is
-		// (u·M + 2^(s−21)) >> (s−20) with s = 31 − m.Shift, when s > 20.
-		shift := 31 - int32(in.m.Shift) - quant.AddLeftShift
-		if in.m.M < 0 || shift < 1 || shift > 62 {
+		r, ok := newSplitRescale(in.m.M, 31-int32(in.m.Shift)-quant.AddLeftShift)
+		if !ok {
 			return addSIMD{}
 		}
-		e := rescaleEpilogue(in.m.M, shift)
 		for q := range 256 {
-			u := int32(q) - in.zero
-			a := min(max(u, e.lo), e.hi) << e.shl
-			if v := int32((int64(a)*int64(e.mult)+e.rnd)>>32) >> e.shr; v != in.table[q] {
+			if r.apply(int32(q)-in.zero) != in.table[q] {
 				return addSIMD{}
 			}
 		}
 		for l := 0; l < 8; l++ {
 			le.PutUint32(s.epi[32*i+4*l:], uint32(in.zero))
 		}
-		tab(i, e)
+		tab := s.epi[64+i*splitVectors*32:]
+		for k, v := range [splitVectors]int32{r.mh, r.ml, r.rndLo, r.shLo, r.rndHi, r.shHi} {
+			for l := 0; l < 8; l++ {
+				le.PutUint32(tab[32*k+4*l:], uint32(v))
+			}
+		}
 	}
-	tab(2, epilogueFor(t.Out.Mult, t.Out.Shift))
+	// The kernel skips the output epilogue's clamp and left shift, which
+	// only multipliers below 1/2 do without: every Add's output multiplier,
+	// 2·max(scaleA, scaleB) / (2^20·scaleOut), unless the output scale is
+	// below 2^-18 of the larger input scale.
+	out := epilogueFor(t.Out.Mult, t.Out.Shift)
+	if out.shl != 0 || out.lo != math.MinInt32 || out.hi != math.MaxInt32 {
+		return addSIMD{}
+	}
+	putEpilogues(s.epi[64+2*splitVectors*32:], 8, 8, func(int) epilogue { return out })
 	s.ok = true
 	return s
-}
-
-// rescaleEpilogue is (u·m + 2^(s−1)) >> s for |u| ≤ 255 without any
-// output clamp: epilogueFor's form when s ≥ 32, else u·2^(32−s) (which
-// fits int32 for s ≥ 9) with the shift made 32. Its result is not trusted:
-// newAddSIMD checks it on every input.
-func rescaleEpilogue(m, s int32) epilogue {
-	if s >= 32 || s < 9 {
-		return epilogueFor(m, s)
-	}
-	return epilogue{lo: -255, hi: 255, shl: 32 - s, mult: m, rnd: 1 << 31}
 }

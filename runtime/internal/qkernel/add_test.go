@@ -13,6 +13,9 @@ func TestAddMatchesRef(t *testing.T) {
 	for i := 0; i < 2000; i++ {
 		as := float32(math.Exp(r.Float64()*10 - 7))
 		bs := as * float32(math.Exp(r.Float64()*6-3))
+		if i%3 == 0 { // input scales far apart: rescale shifts up to ~25
+			bs = as * float32(math.Exp(r.Float64()*20-10))
+		}
 		ys := as * float32(math.Exp(r.Float64()*4-1))
 		o := randOutput(r)
 		p, err := quant.NewAddParams(as, int32(r.IntN(256)), bs, int32(r.IntN(256)), ys, o.ZeroPoint, quant.Uint8)
@@ -29,9 +32,60 @@ func TestAddMatchesRef(t *testing.T) {
 		}
 		want, got := make([]uint8, n), make([]uint8, n)
 		AddRef(&p, a, b, want)
-		Add(NewAddTables(&p), a, b, got)
+		tab := NewAddTables(&p)
+		// The split rescale is exact for every multiplier an Add can have
+		// (its derivation in addSIMD): the SIMD kernel must never fall back.
+		if !tab.simd.ok {
+			t.Fatalf("%+v: no exact split rescale", p)
+		}
+		Add(tab, a, b, got)
 		if !slices.Equal(got, want) {
 			t.Fatalf("%+v: Add differs from AddRef at %s", p, firstDiff(got, want))
 		}
+	}
+}
+
+// The split rescale of the SIMD Add reproduces quant's single-rounding
+// multiply on every input difference, for every shift an Add multiplier can
+// have (Shift −31 to 0) and mantissas at the ends of their range and at
+// random, and for the zero multiplier.
+func TestSplitRescaleExact(t *testing.T) {
+	r := newRand(t)
+	for shift := quant.MinShift; shift <= 0; shift++ {
+		ms := []int32{0, 1 << 30, 1<<31 - 1, 1<<30 + 1, 0x5555_5555, 0x7fff_0000, 0x4000_ffff}
+		for range 60 {
+			ms = append(ms, 1<<30+r.Int32N(1<<30))
+		}
+		for _, M := range ms {
+			m := quant.Multiplier{M: M, Shift: shift}
+			if M == 0 {
+				m = quant.Multiplier{}
+			}
+			sr, ok := newSplitRescale(m.M, 31-int32(m.Shift)-quant.AddLeftShift)
+			if !ok {
+				t.Fatalf("%v: no split rescale", m)
+			}
+			for d := int32(-255); d <= 255; d++ {
+				if got, want := sr.apply(d), quant.MultiplyByQuantizedMultiplierSingleRounding(d<<quant.AddLeftShift, m); got != want {
+					t.Fatalf("%v, d = %d: split rescale %d, want %d", m, d, got, want)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkAdd times Add on a ResNet-50 residual tensor (56x56x256).
+func BenchmarkAdd(b *testing.B) {
+	r := newRand(b)
+	p, err := quant.NewAddParams(0.05, 120, 0.031, 131, 0.07, 0, quant.Uint8)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 56 * 56 * 256
+	x, y, out := randU8(r, n), randU8(r, n), make([]uint8, n)
+	tab := NewAddTables(&p)
+	b.SetBytes(int64(n))
+	for b.Loop() {
+		Add(tab, x, y, out)
 	}
 }

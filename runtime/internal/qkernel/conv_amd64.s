@@ -2358,74 +2358,52 @@ addu8_loop:
 	VPSUBD       (SI), Y7, Y7
 	VPSUBD       32(SI), Y1, Y1
 	VPSUBD       32(SI), Y8, Y8
-	VPMAXSD      64(SI), Y0, Y0
-	VPMAXSD      64(SI), Y7, Y7
-	VPMAXSD      320(SI), Y1, Y1
-	VPMAXSD      320(SI), Y8, Y8
-	VPMINSD      96(SI), Y0, Y0
-	VPMINSD      96(SI), Y7, Y7
-	VPMINSD      352(SI), Y1, Y1
-	VPMINSD      352(SI), Y8, Y8
-	VPSLLVD      128(SI), Y0, Y0
-	VPSLLVD      128(SI), Y7, Y7
-	VPSLLVD      384(SI), Y1, Y1
-	VPSLLVD      384(SI), Y8, Y8
-	VPSHUFD      $0xf5, Y0, Y3
-	VPSHUFD      $0xf5, Y7, Y10
-	VPSHUFD      $0xf5, Y1, Y5
-	VPSHUFD      $0xf5, Y8, Y12
-	VPMULDQ      160(SI), Y0, Y2
-	VPMULDQ      160(SI), Y7, Y9
-	VPMULDQ      416(SI), Y1, Y4
-	VPMULDQ      416(SI), Y8, Y11
-	VPMULDQ      192(SI), Y3, Y3
-	VPMULDQ      192(SI), Y10, Y10
-	VPMULDQ      448(SI), Y5, Y5
-	VPMULDQ      448(SI), Y12, Y12
-	VPADDQ       224(SI), Y2, Y2
-	VPADDQ       224(SI), Y9, Y9
-	VPADDQ       480(SI), Y4, Y4
-	VPADDQ       480(SI), Y11, Y11
-	VPADDQ       256(SI), Y3, Y3
-	VPADDQ       256(SI), Y10, Y10
-	VPADDQ       512(SI), Y5, Y5
-	VPADDQ       512(SI), Y12, Y12
-	VPSRLQ       $0x20, Y2, Y2
-	VPSRLQ       $0x20, Y9, Y9
-	VPSRLQ       $0x20, Y4, Y4
-	VPSRLQ       $0x20, Y11, Y11
-	VPBLENDD     $0xaa, Y3, Y2, Y0
-	VPBLENDD     $0xaa, Y10, Y9, Y7
-	VPBLENDD     $0xaa, Y5, Y4, Y1
-	VPBLENDD     $0xaa, Y12, Y11, Y8
-	VPSRAVD      288(SI), Y0, Y0
-	VPSRAVD      288(SI), Y7, Y7
-	VPSRAVD      544(SI), Y1, Y1
-	VPSRAVD      544(SI), Y8, Y8
+	VPMULLD      96(SI), Y0, Y2
+	VPMULLD      96(SI), Y7, Y9
+	VPMULLD      288(SI), Y1, Y4
+	VPMULLD      288(SI), Y8, Y11
+	VPMULLD      64(SI), Y0, Y0
+	VPMULLD      64(SI), Y7, Y7
+	VPMULLD      256(SI), Y1, Y1
+	VPMULLD      256(SI), Y8, Y8
+	VPADDD       128(SI), Y2, Y2
+	VPADDD       128(SI), Y9, Y9
+	VPADDD       320(SI), Y4, Y4
+	VPADDD       320(SI), Y11, Y11
+	VPADDD       192(SI), Y0, Y0
+	VPADDD       192(SI), Y7, Y7
+	VPADDD       384(SI), Y1, Y1
+	VPADDD       384(SI), Y8, Y8
+	VPSRAVD      160(SI), Y2, Y2
+	VPSRAVD      160(SI), Y9, Y9
+	VPSRAVD      352(SI), Y4, Y4
+	VPSRAVD      352(SI), Y11, Y11
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y4, Y1, Y1
+	VPADDD       Y11, Y8, Y8
+	VPSRAVD      224(SI), Y0, Y0
+	VPSRAVD      224(SI), Y7, Y7
+	VPSRAVD      416(SI), Y1, Y1
+	VPSRAVD      416(SI), Y8, Y8
 	VPADDD       Y1, Y0, Y0
 	VPADDD       Y8, Y7, Y7
-	VPMAXSD      576(SI), Y0, Y0
-	VPMAXSD      576(SI), Y7, Y7
-	VPMINSD      608(SI), Y0, Y0
-	VPMINSD      608(SI), Y7, Y7
-	VPSLLVD      640(SI), Y0, Y0
-	VPSLLVD      640(SI), Y7, Y7
 	VPSHUFD      $0xf5, Y0, Y3
 	VPSHUFD      $0xf5, Y7, Y10
-	VPMULDQ      672(SI), Y0, Y2
-	VPMULDQ      672(SI), Y7, Y9
-	VPMULDQ      704(SI), Y3, Y3
-	VPMULDQ      704(SI), Y10, Y10
-	VPADDQ       736(SI), Y2, Y2
-	VPADDQ       736(SI), Y9, Y9
-	VPADDQ       768(SI), Y3, Y3
-	VPADDQ       768(SI), Y10, Y10
+	VPMULDQ      544(SI), Y0, Y2
+	VPMULDQ      544(SI), Y7, Y9
+	VPMULDQ      576(SI), Y3, Y3
+	VPMULDQ      576(SI), Y10, Y10
+	VPADDQ       608(SI), Y2, Y2
+	VPADDQ       608(SI), Y9, Y9
+	VPADDQ       640(SI), Y3, Y3
+	VPADDQ       640(SI), Y10, Y10
 	VPSRLQ       $0x20, Y2, Y2
 	VPSRLQ       $0x20, Y9, Y9
 	VPBLENDD     $0xaa, Y3, Y2, Y0
 	VPBLENDD     $0xaa, Y10, Y9, Y7
-	VPSRAVD      800(SI), Y0, Y0
-	VPSRAVD      800(SI), Y7, Y7
+	VPSRAVD      672(SI), Y0, Y0
+	VPSRAVD      672(SI), Y7, Y7
 	VPMAXSD      32(DX), Y0, Y0
 	VPMAXSD      32(DX), Y7, Y7
 	VPMINSD      64(DX), Y0, Y0

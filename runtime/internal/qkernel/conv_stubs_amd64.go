@@ -97,7 +97,7 @@ func winogradOutputF23_avx2(m *byte, blk *byte, y0 *byte, y1 *byte, y2 *byte, y3
 func maxU8_avx2(out *byte, in *byte, n32 int)
 
 // addU8_avx2 computes, for i < 16·n16, y[i] = out(ea(a[i] − za) + eb(b[i] − zb)) with the
-// epilogues (and zero points) of epi and the output stage oc.
+// rescales (and zero points) of epi and the output stage oc.
 //
 //go:noescape
 func addU8_avx2(a *byte, b *byte, y *byte, n16 int, epi *byte, oc *int32)

@@ -53,17 +53,45 @@ func epilogueSteps(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem) []f
 	return steps
 }
 
+// Split rescale table of one Add input (addSIMD), in vectors of 8 dwords:
+// the high and low parts of the multiplier, the low part's rounding term
+// and shift, the high part's rounding term and the final shift.
+const (
+	sMh = iota
+	sMl
+	sRndLo
+	sShLo
+	sRndHi
+	sShHi
+	sVectors
+)
+
+// splitRescaleSteps computes, in place on d (int32 lanes, |d| ≤ 255), the
+// input rescale of addSIMD with two 32-bit products:
+// ((d·Mh + rndHi) + ((d·Ml + rndLo) >> shLo)) >> shHi; t is a temporary.
+func splitRescaleSteps(d, t VecPhysical, tab func(int) Mem) []func() {
+	return []func(){
+		func() { VPMULLD(tab(sMl), d, t) },
+		func() { VPMULLD(tab(sMh), d, d) },
+		func() { VPADDD(tab(sRndLo), t, t) },
+		func() { VPADDD(tab(sRndHi), d, d) },
+		func() { VPSRAVD(tab(sShLo), t, t) },
+		func() { VPADDD(t, d, d) },
+		func() { VPSRAVD(tab(sShHi), d, d) },
+	}
+}
+
 // addU8 emits addU8_avx2: the residual addition of AddTables for n16
 // groups of 16 elements, in arithmetic: each input minus its zero point
-// goes through its rescaling epilogue (no output stage), the two are
-// added and the sum goes through the output epilogue. Two streams of 8
-// elements are interleaved (the epilogues are long dependency chains).
-// epi (addSIMD): the zero points of a and b (8 lanes each), then the
-// epilogue tables of a, b and the output.
+// goes through its split rescale (splitRescaleSteps), the two are added and
+// the sum goes through the output epilogue. Two streams of 8 elements are
+// interleaved (the epilogues are long dependency chains). epi (addSIMD):
+// the zero points of a and b (8 lanes each), the split rescale tables of a
+// and b, then the output's epilogue table.
 func addU8() {
 	TEXT("addU8_avx2", attr.NOSPLIT, "func(a, b, y *byte, n16 int, epi *byte, oc *int32)")
 	Doc("addU8_avx2 computes, for i < 16·n16, y[i] = out(ea(a[i] − za) + eb(b[i] − zb)) with the",
-		"epilogues (and zero points) of epi and the output stage oc.")
+		"rescales (and zero points) of epi and the output stage oc.")
 	Pragma("noescape")
 	Load(Param("a"), RAX)
 	Load(Param("b"), RBX)
@@ -71,16 +99,17 @@ func addU8() {
 	Load(Param("n16"), RCX)
 	Load(Param("epi"), RSI)
 	Load(Param("oc"), RDX)
-	const tabBytes = tVectors * 32
-	tab := func(i int) func(int) Mem {
-		return func(k int) Mem { return Mem{Base: RSI, Disp: 64 + i*tabBytes + k*32} }
+	const splitBytes = sVectors * 32
+	split := func(i int) func(int) Mem {
+		return func(k int) Mem { return Mem{Base: RSI, Disp: 64 + i*splitBytes + k*32} }
 	}
+	out := func(k int) Mem { return Mem{Base: RSI, Disp: 64 + 2*splitBytes + k*32} }
 	ocm := func(k int) Mem { return Mem{Base: RDX, Disp: 32 * k} }
 	Label("addu8_loop")
 	var streams [2][]func()
 	for st := 0; st < 2; st++ {
 		va, vb := yreg(7*st), yreg(7*st+1)
-		e1, o1, e2, o2 := yreg(7*st+2), yreg(7*st+3), yreg(7*st+4), yreg(7*st+5)
+		e1, o1, e2 := yreg(7*st+2), yreg(7*st+3), yreg(7*st+4)
 		x := yreg(7*st + 6)
 		off := 8 * st
 		steps := []func(){
@@ -89,13 +118,16 @@ func addU8() {
 			func() { VPSUBD(Mem{Base: RSI}, va, va) },
 			func() { VPSUBD(Mem{Base: RSI, Disp: 32}, vb, vb) },
 		}
-		ea := epilogueSteps(va, e1, o1, tab(0), nil)
-		eb := epilogueSteps(vb, e2, o2, tab(1), nil)
+		ea := splitRescaleSteps(va, e1, split(0))
+		eb := splitRescaleSteps(vb, e2, split(1))
 		for i := range ea {
 			steps = append(steps, ea[i], eb[i])
 		}
 		steps = append(steps, func() { VPADDD(vb, va, va) })
-		steps = append(steps, epilogueSteps(va, e1, o1, tab(2), ocm)...)
+		// The output epilogue without its first three steps (the clamp
+		// of the accumulator and the left shift): addSIMD takes only
+		// epilogues whose clamp is the int32 range and shift 0.
+		steps = append(steps, epilogueSteps(va, e1, o1, out, ocm)[3:]...)
 		steps = append(steps,
 			func() { VEXTRACTI128(U8(1), va, x.AsX()) },
 			func() { VPACKSSDW(x.AsX(), va.AsX(), va.AsX()) },
