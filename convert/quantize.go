@@ -61,7 +61,8 @@ type Options struct {
 	// weights in a thousand toward zero (or of a coarser scale for a
 	// channel whose weights are mostly large) instead of halving every step
 	// as ReduceRange does. Ignored with ReduceRange (7-bit weights already
-	// satisfy the limit).
+	// satisfy the limit). The zero Options leave it off; `export --int8`
+	// (CLI) turns it on unless given --pair-safe=false.
 	PairSafe bool
 	// Engine computes the int8 side of the report: EngineRuntime (the
 	// default: the project's fixed-point engine) or EngineRef (the float
