@@ -44,6 +44,7 @@ GLOBL convWidenMask<>(SB), RODATA|NOPTR, $32
 // func convU8S8_3x16c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 // Requires: AVX, AVX2, CMOV
 TEXT ·convU8S8_3x16c4_avx2(SB), NOSPLIT, $56-88
+	PCALIGN $64
 	MOVQ    w+48(FP), SI
 	MOVQ    SI, (SP)
 	MOVQ    c+64(FP), SI
@@ -216,6 +217,102 @@ convU8S8_3x16c4_avx2_tapdone:
 	MOVQ         cs+72(FP), DX
 	MOVQ         oc+80(FP), CX
 	MOVQ         mr+32(FP), R8
+	CMPL         96(CX), $0x00
+	JNE          convU8S8_3x16c4_avx2_slow
+	VMOVDQU      256(SI), Y13
+	VPOR         512(SI), Y13, Y13
+	VPTEST       Y13, Y13
+	JNE          convU8S8_3x16c4_avx2_slow
+	VPHADDD      Y1, Y0, Y0
+	VPADDD       (SI), Y0, Y0
+	VPSHUFD      $0xf5, Y0, Y15
+	VPMULDQ      288(SI), Y0, Y13
+	VPMULDQ      320(SI), Y15, Y15
+	VPADDQ       352(SI), Y13, Y13
+	VPADDQ       384(SI), Y15, Y15
+	VPSRLQ       $0x20, Y13, Y13
+	VPBLENDD     $0xaa, Y15, Y13, Y0
+	VPSRAVD      416(SI), Y0, Y0
+	VPADDD       (CX), Y0, Y0
+	VPHADDD      Y3, Y2, Y2
+	VPADDD       32(SI), Y2, Y2
+	VPSHUFD      $0xf5, Y2, Y15
+	VPMULDQ      544(SI), Y2, Y13
+	VPMULDQ      576(SI), Y15, Y15
+	VPADDQ       608(SI), Y13, Y13
+	VPADDQ       640(SI), Y15, Y15
+	VPSRLQ       $0x20, Y13, Y13
+	VPBLENDD     $0xaa, Y15, Y13, Y2
+	VPSRAVD      672(SI), Y2, Y2
+	VPADDD       (CX), Y2, Y2
+	VPACKSSDW    Y2, Y0, Y0
+	VPERMQ       $0xd8, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X13
+	VPACKUSWB    X13, X0, X0
+	VMOVDQU      X0, (DI)
+	ADDQ         DX, DI
+	VPHADDD      Y5, Y4, Y4
+	VPADDD       (SI), Y4, Y4
+	VPSHUFD      $0xf5, Y4, Y15
+	VPMULDQ      288(SI), Y4, Y13
+	VPMULDQ      320(SI), Y15, Y15
+	VPADDQ       352(SI), Y13, Y13
+	VPADDQ       384(SI), Y15, Y15
+	VPSRLQ       $0x20, Y13, Y13
+	VPBLENDD     $0xaa, Y15, Y13, Y4
+	VPSRAVD      416(SI), Y4, Y4
+	VPADDD       (CX), Y4, Y4
+	VPHADDD      Y7, Y6, Y6
+	VPADDD       32(SI), Y6, Y6
+	VPSHUFD      $0xf5, Y6, Y15
+	VPMULDQ      544(SI), Y6, Y13
+	VPMULDQ      576(SI), Y15, Y15
+	VPADDQ       608(SI), Y13, Y13
+	VPADDQ       640(SI), Y15, Y15
+	VPSRLQ       $0x20, Y13, Y13
+	VPBLENDD     $0xaa, Y15, Y13, Y6
+	VPSRAVD      672(SI), Y6, Y6
+	VPADDD       (CX), Y6, Y6
+	VPACKSSDW    Y6, Y4, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X13
+	VPACKUSWB    X13, X4, X4
+	CMPQ         R8, $0x01
+	JLE          convU8S8_3x16c4_avx2_stored
+	VMOVDQU      X4, (DI)
+	ADDQ         DX, DI
+	VPHADDD      Y9, Y8, Y8
+	VPADDD       (SI), Y8, Y8
+	VPSHUFD      $0xf5, Y8, Y15
+	VPMULDQ      288(SI), Y8, Y13
+	VPMULDQ      320(SI), Y15, Y15
+	VPADDQ       352(SI), Y13, Y13
+	VPADDQ       384(SI), Y15, Y15
+	VPSRLQ       $0x20, Y13, Y13
+	VPBLENDD     $0xaa, Y15, Y13, Y8
+	VPSRAVD      416(SI), Y8, Y8
+	VPADDD       (CX), Y8, Y8
+	VPHADDD      Y11, Y10, Y10
+	VPADDD       32(SI), Y10, Y10
+	VPSHUFD      $0xf5, Y10, Y15
+	VPMULDQ      544(SI), Y10, Y13
+	VPMULDQ      576(SI), Y15, Y15
+	VPADDQ       608(SI), Y13, Y13
+	VPADDQ       640(SI), Y15, Y15
+	VPSRLQ       $0x20, Y13, Y13
+	VPBLENDD     $0xaa, Y15, Y13, Y10
+	VPSRAVD      672(SI), Y10, Y10
+	VPADDD       (CX), Y10, Y10
+	VPACKSSDW    Y10, Y8, Y8
+	VPERMQ       $0xd8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X13
+	VPACKUSWB    X13, X8, X8
+	CMPQ         R8, $0x02
+	JLE          convU8S8_3x16c4_avx2_stored
+	VMOVDQU      X8, (DI)
+	JMP          convU8S8_3x16c4_avx2_stored
+
+convU8S8_3x16c4_avx2_slow:
 	VPHADDD      Y1, Y0, Y0
 	VPADDD       (SI), Y0, Y0
 	VPMAXSD      192(SI), Y0, Y0
@@ -348,6 +445,7 @@ convU8S8_3x16c4_avx2_stored:
 // func convU8S8_4x8c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 // Requires: AVX, AVX2, CMOV, SSE2
 TEXT ·convU8S8_4x8c4_avx2(SB), NOSPLIT, $64-88
+	PCALIGN $64
 	MOVQ    w+48(FP), SI
 	MOVQ    SI, (SP)
 	MOVQ    c+64(FP), SI
@@ -508,6 +606,83 @@ convU8S8_4x8c4_avx2_tapdone:
 	MOVQ         cs+72(FP), DX
 	MOVQ         oc+80(FP), CX
 	MOVQ         mr+32(FP), R8
+	CMPL         96(CX), $0x00
+	JNE          convU8S8_4x8c4_avx2_slow
+	VMOVDQU      192(SI), Y9
+	VPTEST       Y9, Y9
+	JNE          convU8S8_4x8c4_avx2_slow
+	VPHADDD      Y1, Y0, Y0
+	VPADDD       (SI), Y0, Y0
+	VPSHUFD      $0xf5, Y0, Y15
+	VPMULDQ      224(SI), Y0, Y9
+	VPMULDQ      256(SI), Y15, Y15
+	VPADDQ       288(SI), Y9, Y9
+	VPADDQ       320(SI), Y15, Y15
+	VPSRLQ       $0x20, Y9, Y9
+	VPBLENDD     $0xaa, Y15, Y9, Y0
+	VPSRAVD      352(SI), Y0, Y0
+	VPADDD       (CX), Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X9
+	VPACKSSDW    X9, X0, X0
+	VPACKUSWB    X0, X0, X0
+	MOVQ         X0, (DI)
+	ADDQ         DX, DI
+	VPHADDD      Y3, Y2, Y2
+	VPADDD       (SI), Y2, Y2
+	VPSHUFD      $0xf5, Y2, Y15
+	VPMULDQ      224(SI), Y2, Y9
+	VPMULDQ      256(SI), Y15, Y15
+	VPADDQ       288(SI), Y9, Y9
+	VPADDQ       320(SI), Y15, Y15
+	VPSRLQ       $0x20, Y9, Y9
+	VPBLENDD     $0xaa, Y15, Y9, Y2
+	VPSRAVD      352(SI), Y2, Y2
+	VPADDD       (CX), Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X9
+	VPACKSSDW    X9, X2, X2
+	VPACKUSWB    X2, X2, X2
+	CMPQ         R8, $0x01
+	JLE          convU8S8_4x8c4_avx2_stored
+	MOVQ         X2, (DI)
+	ADDQ         DX, DI
+	VPHADDD      Y5, Y4, Y4
+	VPADDD       (SI), Y4, Y4
+	VPSHUFD      $0xf5, Y4, Y15
+	VPMULDQ      224(SI), Y4, Y9
+	VPMULDQ      256(SI), Y15, Y15
+	VPADDQ       288(SI), Y9, Y9
+	VPADDQ       320(SI), Y15, Y15
+	VPSRLQ       $0x20, Y9, Y9
+	VPBLENDD     $0xaa, Y15, Y9, Y4
+	VPSRAVD      352(SI), Y4, Y4
+	VPADDD       (CX), Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X9
+	VPACKSSDW    X9, X4, X4
+	VPACKUSWB    X4, X4, X4
+	CMPQ         R8, $0x02
+	JLE          convU8S8_4x8c4_avx2_stored
+	MOVQ         X4, (DI)
+	ADDQ         DX, DI
+	VPHADDD      Y7, Y6, Y6
+	VPADDD       (SI), Y6, Y6
+	VPSHUFD      $0xf5, Y6, Y15
+	VPMULDQ      224(SI), Y6, Y9
+	VPMULDQ      256(SI), Y15, Y15
+	VPADDQ       288(SI), Y9, Y9
+	VPADDQ       320(SI), Y15, Y15
+	VPSRLQ       $0x20, Y9, Y9
+	VPBLENDD     $0xaa, Y15, Y9, Y6
+	VPSRAVD      352(SI), Y6, Y6
+	VPADDD       (CX), Y6, Y6
+	VEXTRACTI128 $0x01, Y6, X9
+	VPACKSSDW    X9, X6, X6
+	VPACKUSWB    X6, X6, X6
+	CMPQ         R8, $0x03
+	JLE          convU8S8_4x8c4_avx2_stored
+	MOVQ         X6, (DI)
+	JMP          convU8S8_4x8c4_avx2_stored
+
+convU8S8_4x8c4_avx2_slow:
 	VPHADDD      Y1, Y0, Y0
 	VPADDD       (SI), Y0, Y0
 	VPMAXSD      128(SI), Y0, Y0
@@ -612,6 +787,7 @@ convU8S8_4x8c4_avx2_stored:
 // func convU8S8_4x16c4_avx2madd(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 // Requires: AVX, AVX2, CMOV
 TEXT ·convU8S8_4x16c4_avx2madd(SB), NOSPLIT, $64-88
+	PCALIGN $64
 	MOVQ    w+48(FP), SI
 	MOVQ    SI, (SP)
 	MOVQ    c+64(FP), SI
@@ -716,6 +892,124 @@ convU8S8_4x16c4_avx2madd_k:
 	MOVQ         cs+72(FP), DX
 	MOVQ         oc+80(FP), CX
 	MOVQ         mr+32(FP), R8
+	CMPL         96(CX), $0x00
+	JNE          convU8S8_4x16c4_avx2madd_slow
+	VMOVDQU      256(SI), Y10
+	VPOR         512(SI), Y10, Y10
+	VPTEST       Y10, Y10
+	JNE          convU8S8_4x16c4_avx2madd_slow
+	VPADDD       (SI), Y0, Y0
+	VPSHUFD      $0xf5, Y0, Y11
+	VPMULDQ      288(SI), Y0, Y10
+	VPMULDQ      320(SI), Y11, Y11
+	VPADDQ       352(SI), Y10, Y10
+	VPADDQ       384(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y0
+	VPSRAVD      416(SI), Y0, Y0
+	VPADDD       (CX), Y0, Y0
+	VPADDD       32(SI), Y1, Y1
+	VPSHUFD      $0xf5, Y1, Y11
+	VPMULDQ      544(SI), Y1, Y10
+	VPMULDQ      576(SI), Y11, Y11
+	VPADDQ       608(SI), Y10, Y10
+	VPADDQ       640(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y1
+	VPSRAVD      672(SI), Y1, Y1
+	VPADDD       (CX), Y1, Y1
+	VPACKSSDW    Y1, Y0, Y0
+	VPERMQ       $0xd8, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X10
+	VPACKUSWB    X10, X0, X0
+	VMOVDQU      X0, (DI)
+	ADDQ         DX, DI
+	VPADDD       (SI), Y2, Y2
+	VPSHUFD      $0xf5, Y2, Y11
+	VPMULDQ      288(SI), Y2, Y10
+	VPMULDQ      320(SI), Y11, Y11
+	VPADDQ       352(SI), Y10, Y10
+	VPADDQ       384(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y2
+	VPSRAVD      416(SI), Y2, Y2
+	VPADDD       (CX), Y2, Y2
+	VPADDD       32(SI), Y3, Y3
+	VPSHUFD      $0xf5, Y3, Y11
+	VPMULDQ      544(SI), Y3, Y10
+	VPMULDQ      576(SI), Y11, Y11
+	VPADDQ       608(SI), Y10, Y10
+	VPADDQ       640(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y3
+	VPSRAVD      672(SI), Y3, Y3
+	VPADDD       (CX), Y3, Y3
+	CMPQ         R8, $0x01
+	JLE          convU8S8_4x16c4_avx2madd_stored
+	VPACKSSDW    Y3, Y2, Y2
+	VPERMQ       $0xd8, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X10
+	VPACKUSWB    X10, X2, X2
+	VMOVDQU      X2, (DI)
+	ADDQ         DX, DI
+	VPADDD       (SI), Y4, Y4
+	VPSHUFD      $0xf5, Y4, Y11
+	VPMULDQ      288(SI), Y4, Y10
+	VPMULDQ      320(SI), Y11, Y11
+	VPADDQ       352(SI), Y10, Y10
+	VPADDQ       384(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y4
+	VPSRAVD      416(SI), Y4, Y4
+	VPADDD       (CX), Y4, Y4
+	VPADDD       32(SI), Y5, Y5
+	VPSHUFD      $0xf5, Y5, Y11
+	VPMULDQ      544(SI), Y5, Y10
+	VPMULDQ      576(SI), Y11, Y11
+	VPADDQ       608(SI), Y10, Y10
+	VPADDQ       640(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y5
+	VPSRAVD      672(SI), Y5, Y5
+	VPADDD       (CX), Y5, Y5
+	CMPQ         R8, $0x02
+	JLE          convU8S8_4x16c4_avx2madd_stored
+	VPACKSSDW    Y5, Y4, Y4
+	VPERMQ       $0xd8, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X10
+	VPACKUSWB    X10, X4, X4
+	VMOVDQU      X4, (DI)
+	ADDQ         DX, DI
+	VPADDD       (SI), Y6, Y6
+	VPSHUFD      $0xf5, Y6, Y11
+	VPMULDQ      288(SI), Y6, Y10
+	VPMULDQ      320(SI), Y11, Y11
+	VPADDQ       352(SI), Y10, Y10
+	VPADDQ       384(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y6
+	VPSRAVD      416(SI), Y6, Y6
+	VPADDD       (CX), Y6, Y6
+	VPADDD       32(SI), Y7, Y7
+	VPSHUFD      $0xf5, Y7, Y11
+	VPMULDQ      544(SI), Y7, Y10
+	VPMULDQ      576(SI), Y11, Y11
+	VPADDQ       608(SI), Y10, Y10
+	VPADDQ       640(SI), Y11, Y11
+	VPSRLQ       $0x20, Y10, Y10
+	VPBLENDD     $0xaa, Y11, Y10, Y7
+	VPSRAVD      672(SI), Y7, Y7
+	VPADDD       (CX), Y7, Y7
+	CMPQ         R8, $0x03
+	JLE          convU8S8_4x16c4_avx2madd_stored
+	VPACKSSDW    Y7, Y6, Y6
+	VPERMQ       $0xd8, Y6, Y6
+	VEXTRACTI128 $0x01, Y6, X10
+	VPACKUSWB    X10, X6, X6
+	VMOVDQU      X6, (DI)
+	JMP          convU8S8_4x16c4_avx2madd_stored
+
+convU8S8_4x16c4_avx2madd_slow:
 	VPADDD       (SI), Y0, Y0
 	VPMAXSD      192(SI), Y0, Y0
 	VPMINSD      224(SI), Y0, Y0
@@ -880,6 +1174,7 @@ convU8S8_4x16c4_avx2madd_stored:
 // func convU8S8_6x64c4_avx512vnni(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·convU8S8_6x64c4_avx512vnni(SB), NOSPLIT, $80-88
+	PCALIGN $64
 	MOVQ    w+48(FP), SI
 	MOVQ    SI, (SP)
 	MOVQ    c+64(FP), SI
@@ -1440,6 +1735,7 @@ convU8S8_6x64c4_avx512vnni_stored:
 // func convU8S8_8x32c4_avx512vnni(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 // Requires: AVX, AVX512F, CMOV
 TEXT ·convU8S8_8x32c4_avx512vnni(SB), NOSPLIT, $96-88
+	PCALIGN $64
 	MOVQ    w+48(FP), SI
 	MOVQ    SI, (SP)
 	MOVQ    c+64(FP), SI
@@ -1880,6 +2176,7 @@ convU8S8_8x32c4_avx512vnni_stored:
 // func winogradInputF23_avx2(x *byte, off *int64, c16 int, dst *byte, vs int)
 // Requires: AVX, AVX2
 TEXT ·winogradInputF23_avx2(SB), NOSPLIT, $0-40
+	PCALIGN $64
 	MOVQ x+0(FP), BX
 	MOVQ off+8(FP), SI
 	MOVQ c16+16(FP), CX
@@ -2009,6 +2306,7 @@ wgin_loop:
 // func winogradGemm_6x16_avx2(a *byte, as int, kp int, w *byte, c *byte, cs int, groups int)
 // Requires: AVX, AVX2
 TEXT ·winogradGemm_6x16_avx2(SB), NOSPLIT, $0-56
+	PCALIGN $64
 	MOVQ a+0(FP), BX
 	MOVQ as+8(FP), DX
 	MOVQ c+32(FP), DI
@@ -2107,9 +2405,188 @@ wggemm_loop:
 // func winogradOutputF23_avx2(m *byte, blk *byte, y0 *byte, y1 *byte, y2 *byte, y3 *byte, oc *int32)
 // Requires: AVX, AVX2
 TEXT ·winogradOutputF23_avx2(SB), NOSPLIT, $0-56
+	PCALIGN $64
 	MOVQ         m+0(FP), SI
 	MOVQ         blk+8(FP), BX
 	MOVQ         oc+48(FP), CX
+	CMPL         96(CX), $0x00
+	JNE          winoout_slow
+	VMOVDQU      128(BX), Y8
+	VPOR         384(BX), Y8, Y8
+	VPTEST       Y8, Y8
+	JNE          winoout_slow
+	VMOVDQU      256(SI), Y8
+	VPSUBD       512(SI), Y8, Y12
+	VPSUBD       768(SI), Y12, Y12
+	VPADDD       (SI), Y8, Y8
+	VPADDD       512(SI), Y8, Y8
+	VMOVDQU      320(SI), Y9
+	VPSUBD       576(SI), Y9, Y13
+	VPSUBD       832(SI), Y13, Y13
+	VPADDD       64(SI), Y9, Y9
+	VPADDD       576(SI), Y9, Y9
+	VMOVDQU      384(SI), Y10
+	VPSUBD       640(SI), Y10, Y14
+	VPSUBD       896(SI), Y14, Y14
+	VPADDD       128(SI), Y10, Y10
+	VPADDD       640(SI), Y10, Y10
+	VMOVDQU      448(SI), Y11
+	VPSUBD       704(SI), Y11, Y15
+	VPSUBD       960(SI), Y15, Y15
+	VPADDD       192(SI), Y11, Y11
+	VPADDD       704(SI), Y11, Y11
+	VPADDD       Y9, Y8, Y0
+	VPADDD       Y10, Y0, Y0
+	VPSUBD       Y10, Y9, Y1
+	VPSUBD       Y11, Y1, Y1
+	VPADDD       Y13, Y12, Y2
+	VPADDD       Y14, Y2, Y2
+	VPSUBD       Y14, Y13, Y3
+	VPSUBD       Y15, Y3, Y3
+	VPSRAD       $0x02, Y0, Y0
+	VPADDD       (BX), Y0, Y0
+	VPSHUFD      $0xf5, Y0, Y9
+	VPMULDQ      160(BX), Y0, Y8
+	VPMULDQ      192(BX), Y9, Y9
+	VPADDQ       224(BX), Y8, Y8
+	VPADDQ       256(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y0
+	VPSRAVD      288(BX), Y0, Y0
+	VPADDD       (CX), Y0, Y0
+	VPSRAD       $0x02, Y1, Y1
+	VPADDD       (BX), Y1, Y1
+	VPSHUFD      $0xf5, Y1, Y9
+	VPMULDQ      160(BX), Y1, Y8
+	VPMULDQ      192(BX), Y9, Y9
+	VPADDQ       224(BX), Y8, Y8
+	VPADDQ       256(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y1
+	VPSRAVD      288(BX), Y1, Y1
+	VPADDD       (CX), Y1, Y1
+	VPSRAD       $0x02, Y2, Y2
+	VPADDD       (BX), Y2, Y2
+	VPSHUFD      $0xf5, Y2, Y9
+	VPMULDQ      160(BX), Y2, Y8
+	VPMULDQ      192(BX), Y9, Y9
+	VPADDQ       224(BX), Y8, Y8
+	VPADDQ       256(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y2
+	VPSRAVD      288(BX), Y2, Y2
+	VPADDD       (CX), Y2, Y2
+	VPSRAD       $0x02, Y3, Y3
+	VPADDD       (BX), Y3, Y3
+	VPSHUFD      $0xf5, Y3, Y9
+	VPMULDQ      160(BX), Y3, Y8
+	VPMULDQ      192(BX), Y9, Y9
+	VPADDQ       224(BX), Y8, Y8
+	VPADDQ       256(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y3
+	VPSRAVD      288(BX), Y3, Y3
+	VPADDD       (CX), Y3, Y3
+	VMOVDQU      288(SI), Y8
+	VPSUBD       544(SI), Y8, Y12
+	VPSUBD       800(SI), Y12, Y12
+	VPADDD       32(SI), Y8, Y8
+	VPADDD       544(SI), Y8, Y8
+	VMOVDQU      352(SI), Y9
+	VPSUBD       608(SI), Y9, Y13
+	VPSUBD       864(SI), Y13, Y13
+	VPADDD       96(SI), Y9, Y9
+	VPADDD       608(SI), Y9, Y9
+	VMOVDQU      416(SI), Y10
+	VPSUBD       672(SI), Y10, Y14
+	VPSUBD       928(SI), Y14, Y14
+	VPADDD       160(SI), Y10, Y10
+	VPADDD       672(SI), Y10, Y10
+	VMOVDQU      480(SI), Y11
+	VPSUBD       736(SI), Y11, Y15
+	VPSUBD       992(SI), Y15, Y15
+	VPADDD       224(SI), Y11, Y11
+	VPADDD       736(SI), Y11, Y11
+	VPADDD       Y9, Y8, Y4
+	VPADDD       Y10, Y4, Y4
+	VPSUBD       Y10, Y9, Y5
+	VPSUBD       Y11, Y5, Y5
+	VPADDD       Y13, Y12, Y6
+	VPADDD       Y14, Y6, Y6
+	VPSUBD       Y14, Y13, Y7
+	VPSUBD       Y15, Y7, Y7
+	VPSRAD       $0x02, Y4, Y4
+	VPADDD       32(BX), Y4, Y4
+	VPSHUFD      $0xf5, Y4, Y9
+	VPMULDQ      416(BX), Y4, Y8
+	VPMULDQ      448(BX), Y9, Y9
+	VPADDQ       480(BX), Y8, Y8
+	VPADDQ       512(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y4
+	VPSRAVD      544(BX), Y4, Y4
+	VPADDD       (CX), Y4, Y4
+	VPSRAD       $0x02, Y5, Y5
+	VPADDD       32(BX), Y5, Y5
+	VPSHUFD      $0xf5, Y5, Y9
+	VPMULDQ      416(BX), Y5, Y8
+	VPMULDQ      448(BX), Y9, Y9
+	VPADDQ       480(BX), Y8, Y8
+	VPADDQ       512(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y5
+	VPSRAVD      544(BX), Y5, Y5
+	VPADDD       (CX), Y5, Y5
+	VPSRAD       $0x02, Y6, Y6
+	VPADDD       32(BX), Y6, Y6
+	VPSHUFD      $0xf5, Y6, Y9
+	VPMULDQ      416(BX), Y6, Y8
+	VPMULDQ      448(BX), Y9, Y9
+	VPADDQ       480(BX), Y8, Y8
+	VPADDQ       512(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y6
+	VPSRAVD      544(BX), Y6, Y6
+	VPADDD       (CX), Y6, Y6
+	VPSRAD       $0x02, Y7, Y7
+	VPADDD       32(BX), Y7, Y7
+	VPSHUFD      $0xf5, Y7, Y9
+	VPMULDQ      416(BX), Y7, Y8
+	VPMULDQ      448(BX), Y9, Y9
+	VPADDQ       480(BX), Y8, Y8
+	VPADDQ       512(BX), Y9, Y9
+	VPSRLQ       $0x20, Y8, Y8
+	VPBLENDD     $0xaa, Y9, Y8, Y7
+	VPSRAVD      544(BX), Y7, Y7
+	VPADDD       (CX), Y7, Y7
+	VPACKSSDW    Y4, Y0, Y0
+	VPERMQ       $0xd8, Y0, Y0
+	VEXTRACTI128 $0x01, Y0, X8
+	VPACKUSWB    X8, X0, X0
+	MOVQ         y0+16(FP), DI
+	VMOVDQU      X0, (DI)
+	VPACKSSDW    Y5, Y1, Y1
+	VPERMQ       $0xd8, Y1, Y1
+	VEXTRACTI128 $0x01, Y1, X8
+	VPACKUSWB    X8, X1, X1
+	MOVQ         y1+24(FP), DI
+	VMOVDQU      X1, (DI)
+	VPACKSSDW    Y6, Y2, Y2
+	VPERMQ       $0xd8, Y2, Y2
+	VEXTRACTI128 $0x01, Y2, X8
+	VPACKUSWB    X8, X2, X2
+	MOVQ         y2+32(FP), DI
+	VMOVDQU      X2, (DI)
+	VPACKSSDW    Y7, Y3, Y3
+	VPERMQ       $0xd8, Y3, Y3
+	VEXTRACTI128 $0x01, Y3, X8
+	VPACKUSWB    X8, X3, X3
+	MOVQ         y3+40(FP), DI
+	VMOVDQU      X3, (DI)
+	VZEROUPPER
+	RET
+
+winoout_slow:
 	VMOVDQU      256(SI), Y8
 	VPSUBD       512(SI), Y8, Y12
 	VPSUBD       768(SI), Y12, Y12
@@ -2324,6 +2801,7 @@ TEXT ·winogradOutputF23_avx2(SB), NOSPLIT, $0-56
 // func maxU8_avx2(out *byte, in *byte, n32 int)
 // Requires: AVX, AVX2
 TEXT ·maxU8_avx2(SB), NOSPLIT, $0-24
+	PCALIGN $64
 	MOVQ out+0(FP), DI
 	MOVQ in+8(FP), SI
 	MOVQ n32+16(FP), CX
@@ -2342,14 +2820,91 @@ maxu8_loop:
 // func addU8_avx2(a *byte, b *byte, y *byte, n16 int, epi *byte, oc *int32)
 // Requires: AVX, AVX2, SSE2
 TEXT ·addU8_avx2(SB), NOSPLIT, $0-48
+	PCALIGN $64
 	MOVQ a+0(FP), AX
 	MOVQ b+8(FP), BX
 	MOVQ y+16(FP), DI
 	MOVQ n16+24(FP), CX
 	MOVQ epi+32(FP), SI
 	MOVQ oc+40(FP), DX
+	CMPL 96(DX), $0x00
+	JNE  addu8_clamped
 
 addu8_loop:
+	VPMOVZXBD    (AX), Y0
+	VPMOVZXBD    8(AX), Y7
+	VPMOVZXBD    (BX), Y1
+	VPMOVZXBD    8(BX), Y8
+	VPSUBD       (SI), Y0, Y0
+	VPSUBD       (SI), Y7, Y7
+	VPSUBD       32(SI), Y1, Y1
+	VPSUBD       32(SI), Y8, Y8
+	VPMULLD      96(SI), Y0, Y2
+	VPMULLD      96(SI), Y7, Y9
+	VPMULLD      288(SI), Y1, Y4
+	VPMULLD      288(SI), Y8, Y11
+	VPMULLD      64(SI), Y0, Y0
+	VPMULLD      64(SI), Y7, Y7
+	VPMULLD      256(SI), Y1, Y1
+	VPMULLD      256(SI), Y8, Y8
+	VPADDD       128(SI), Y2, Y2
+	VPADDD       128(SI), Y9, Y9
+	VPADDD       320(SI), Y4, Y4
+	VPADDD       320(SI), Y11, Y11
+	VPADDD       192(SI), Y0, Y0
+	VPADDD       192(SI), Y7, Y7
+	VPADDD       384(SI), Y1, Y1
+	VPADDD       384(SI), Y8, Y8
+	VPSRAVD      160(SI), Y2, Y2
+	VPSRAVD      160(SI), Y9, Y9
+	VPSRAVD      352(SI), Y4, Y4
+	VPSRAVD      352(SI), Y11, Y11
+	VPADDD       Y2, Y0, Y0
+	VPADDD       Y9, Y7, Y7
+	VPADDD       Y4, Y1, Y1
+	VPADDD       Y11, Y8, Y8
+	VPSRAVD      224(SI), Y0, Y0
+	VPSRAVD      224(SI), Y7, Y7
+	VPSRAVD      416(SI), Y1, Y1
+	VPSRAVD      416(SI), Y8, Y8
+	VPADDD       Y1, Y0, Y0
+	VPADDD       Y8, Y7, Y7
+	VPSHUFD      $0xf5, Y0, Y3
+	VPSHUFD      $0xf5, Y7, Y10
+	VPMULDQ      544(SI), Y0, Y2
+	VPMULDQ      544(SI), Y7, Y9
+	VPMULDQ      576(SI), Y3, Y3
+	VPMULDQ      576(SI), Y10, Y10
+	VPADDQ       608(SI), Y2, Y2
+	VPADDQ       608(SI), Y9, Y9
+	VPADDQ       640(SI), Y3, Y3
+	VPADDQ       640(SI), Y10, Y10
+	VPSRLQ       $0x20, Y2, Y2
+	VPSRLQ       $0x20, Y9, Y9
+	VPBLENDD     $0xaa, Y3, Y2, Y0
+	VPBLENDD     $0xaa, Y10, Y9, Y7
+	VPSRAVD      672(SI), Y0, Y0
+	VPSRAVD      672(SI), Y7, Y7
+	VPADDD       (DX), Y0, Y0
+	VPADDD       (DX), Y7, Y7
+	VEXTRACTI128 $0x01, Y0, X6
+	VEXTRACTI128 $0x01, Y7, X13
+	VPACKSSDW    X6, X0, X0
+	VPACKSSDW    X13, X7, X7
+	VPACKUSWB    X0, X0, X0
+	VPACKUSWB    X7, X7, X7
+	MOVQ         X0, (DI)
+	MOVQ         X7, 8(DI)
+	ADDQ         $0x10, AX
+	ADDQ         $0x10, BX
+	ADDQ         $0x10, DI
+	DECQ         CX
+	JNE          addu8_loop
+	VZEROUPPER
+	RET
+
+addu8_clamped:
+addu8_loop_clamped:
 	VPMOVZXBD    (AX), Y0
 	VPMOVZXBD    8(AX), Y7
 	VPMOVZXBD    (BX), Y1
@@ -2422,13 +2977,14 @@ addu8_loop:
 	ADDQ         $0x10, BX
 	ADDQ         $0x10, DI
 	DECQ         CX
-	JNE          addu8_loop
+	JNE          addu8_loop_clamped
 	VZEROUPPER
 	RET
 
 // func quantizeF32_avx2(y *byte, ys int, x *float32, n8 int, k *float32)
 // Requires: AVX, AVX2, SSE2
 TEXT ·quantizeF32_avx2(SB), NOSPLIT, $0-40
+	PCALIGN $64
 	MOVQ    y+0(FP), DI
 	MOVQ    ys+8(FP), DX
 	MOVQ    x+16(FP), SI

@@ -3,6 +3,7 @@
 package qkernel
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -244,6 +245,68 @@ func TestElementwiseSIMDTails(t *testing.T) {
 			if (i < off || i >= off+n) && v != guard {
 				t.Fatalf("n=%d: byte %d outside the output written", n, i)
 			}
+		}
+	}
+}
+
+// The AVX2 kernels and the Winograd output carry two copies of their
+// epilogue: without the accumulator clamp, pre-shift and output clamp when
+// every channel of a block has shl 0 (multipliers below 1/2) and the output
+// range is [0, 255], with them otherwise. Each case here selects one copy
+// for some blocks and the other for the rest: one channel anywhere with a
+// multiplier of 1/2 or more (or one so small that epilogueFor clamps the
+// accumulator), or a narrower output range.
+func TestAVX2EpilogueCopies(t *testing.T) {
+	var kernels []*ConvKernel
+	for _, k := range amd64Kernels {
+		if k.Available && k.ISA == isaAVX2 {
+			kernels = append(kernels, k)
+		}
+	}
+	if maddKernel.Available {
+		kernels = append(kernels, maddKernel)
+	}
+	if len(kernels) == 0 {
+		t.Skip("no AVX2")
+	}
+	wk, _ := Select(isaAVX2)
+	r := newRand(t)
+	outputs := []Output{NewOutput(0, 0, 255), NewOutput(131, 0, 255), NewOutput(0, 1, 255), NewOutput(7, 7, 255), NewOutput(128, 0, 254), NewOutput(90, 20, 200)}
+	for i := 0; i < 120; i++ {
+		c := winogradCase(r) // 3x3 stride 1: every kernel and Winograd run it
+		c.o = outputs[i%len(outputs)]
+		maddWeights(r, c.w, c.g.KC())
+		k := float64(9 * c.g.C)
+		for j := range c.req {
+			c.req[j] = randMultiplier(t, r, 0.3/(k*128), 30/(k*128))
+		}
+		odd := "none"
+		if i%3 != 0 {
+			j := r.IntN(len(c.req))
+			if i%3 == 1 {
+				c.req[j] = randMultiplier(t, r, 0.5, 1e4)
+				odd = fmt.Sprintf("channel %d multiplier >= 1/2", j)
+			} else {
+				c.req[j] = randMultiplier(t, r, 1e-12, 1e-10)
+				odd = fmt.Sprintf("channel %d multiplier < 2^-33", j)
+			}
+		}
+		want := make([]uint8, c.g.Pixels()*c.g.OC)
+		ConvRef(&c.g, c.x, c.xZero, c.w, c.bias, c.req, c.o, want)
+		for _, kern := range kernels {
+			if got := c.run(t, r, kern, false); !slices.Equal(got, want) {
+				t.Fatalf("%s: %s, output %+v, %s: differs from ConvRef at %s", kern.Name, c, c.o, odd, firstDiff(got, want))
+			}
+		}
+		if wk.ISA != isaAVX2 {
+			continue
+		}
+		wg, err := NewWinograd(wk, c.weights())
+		if err != nil || wg == nil {
+			t.Fatalf("%s: NewWinograd = %v, %v", c, wg, err)
+		}
+		if got := c.runWinograd(t, r, wg); !slices.Equal(got, want) {
+			t.Fatalf("Winograd: %s, output %+v, %s: differs from ConvRef at %s", c, c.o, odd, firstDiff(got, want))
 		}
 	}
 }

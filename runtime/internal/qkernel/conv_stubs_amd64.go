@@ -11,7 +11,7 @@ package qkernel
 // epilogue table and weights of its channels. It stores, for i < mr, n < NR:
 //
 //	acc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)
-//	c[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)
+//	c[i·cs + b·NR + n] = requantize(acc)   (oc: zero point, lo, hi, clamp flag vectors)
 //
 //go:noescape
 func convU8S8_3x16c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
@@ -23,7 +23,7 @@ func convU8S8_3x16c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w
 // epilogue table and weights of its channels. It stores, for i < mr, n < NR:
 //
 //	acc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)
-//	c[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)
+//	c[i·cs + b·NR + n] = requantize(acc)   (oc: zero point, lo, hi, clamp flag vectors)
 //
 //go:noescape
 func convU8S8_4x8c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
@@ -35,7 +35,7 @@ func convU8S8_4x8c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w 
 // epilogue table and weights of its channels. It stores, for i < mr, n < NR:
 //
 //	acc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)
-//	c[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)
+//	c[i·cs + b·NR + n] = requantize(acc)   (oc: zero point, lo, hi, clamp flag vectors)
 //
 // VPMADDUBSW: exact only if every weight pair (input channels 4q, 4q+1 and
 // 4q+2, 4q+3 of one channel) has |w0|+|w1| ≤ 128. Weights: int8, per (t, q)
@@ -52,7 +52,7 @@ func convU8S8_4x16c4_avx2madd(x *byte, ind *int32, ks int, kq int, mr int, nb in
 // epilogue table and weights of its channels. It stores, for i < mr, n < NR:
 //
 //	acc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)
-//	c[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)
+//	c[i·cs + b·NR + n] = requantize(acc)   (oc: zero point, lo, hi, clamp flag vectors)
 //
 //go:noescape
 func convU8S8_6x64c4_avx512vnni(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
@@ -64,7 +64,7 @@ func convU8S8_6x64c4_avx512vnni(x *byte, ind *int32, ks int, kq int, mr int, nb 
 // epilogue table and weights of its channels. It stores, for i < mr, n < NR:
 //
 //	acc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)
-//	c[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)
+//	c[i·cs + b·NR + n] = requantize(acc)   (oc: zero point, lo, hi, clamp flag vectors)
 //
 //go:noescape
 func convU8S8_8x32c4_avx512vnni(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)

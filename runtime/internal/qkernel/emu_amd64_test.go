@@ -174,7 +174,8 @@ func loadEmu() (*emuProgram, error) {
 			if i := strings.Index(line, "//"); i >= 0 {
 				line = strings.TrimSpace(line[:i])
 			}
-			if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "GLOBL") {
+			// PCALIGN (function alignment) changes no state.
+			if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "GLOBL") || strings.HasPrefix(line, "PCALIGN ") {
 				continue
 			}
 			if strings.HasPrefix(line, "DATA ") {
@@ -453,6 +454,14 @@ func (m *emuMachine) run(name string) {
 			m.setGP(a[1], v)
 		case "CMPQ":
 			m.cmpA, m.cmpB = m.gpVal(a[0]), m.gpVal(a[1])
+		case "CMPL":
+			v := func(o emuOperand) int64 {
+				if o.kind == 'm' {
+					return int64(int32(binary.LittleEndian.Uint32(m.memOp(o, 4))))
+				}
+				return int64(int32(m.gpVal(o)))
+			}
+			m.cmpA, m.cmpB = v(a[0]), v(a[1])
 		case "CMOVQLT":
 			if m.cmpA < m.cmpB {
 				m.setGP(a[1], m.gpVal(a[0]))
@@ -480,6 +489,21 @@ func (m *emuMachine) run(name string) {
 				d[i] = x[i] ^ y[i]
 			}
 			m.vdst(a[2], d)
+		case "VPOR", "VPORD":
+			x, y := m.vsrc(a[0], w), m.vsrc(a[1], w)
+			d := make([]byte, w)
+			for i := range d {
+				d[i] = x[i] | y[i]
+			}
+			m.vdst(a[2], d)
+		case "VPTEST": // ZF = (a AND b) == 0, as a compare of that with 0
+			x, y := m.vsrc(a[0], w), m.vsrc(a[1], w)
+			m.cmpA, m.cmpB = 0, 0
+			for i := range x {
+				if x[i]&y[i] != 0 {
+					m.cmpA = 1
+				}
+			}
 		case "VMOVDQU", "VMOVDQU32":
 			n := w
 			if a[0].kind == 'v' {
@@ -654,7 +678,7 @@ func emuAsm(prog *emuProgram, name string, l x86Layout) func(x *byte, ind *int32
 		region(unsafe.Pointer(ind), 0, 4*mr*ks)
 		region(unsafe.Pointer(w), 0, (nb-1)*bs+l.weightsOff()+ks*kq*l.stepBytes())
 		region(unsafe.Pointer(c), 0, (mr-1)*cs+nb*l.nr)
-		region(unsafe.Pointer(oc), 0, 96)
+		region(unsafe.Pointer(oc), 0, 4*len(outConsts(&Output{})))
 		m.args = []uint64{uint64(uintptr(unsafe.Pointer(x))), uint64(uintptr(unsafe.Pointer(ind))), uint64(ks), uint64(kq),
 			uint64(mr), uint64(nb), uint64(uintptr(unsafe.Pointer(w))), uint64(bs), uint64(uintptr(unsafe.Pointer(c))), uint64(cs),
 			uint64(uintptr(unsafe.Pointer(oc)))}

@@ -122,10 +122,16 @@ func putEpilogues(tab []byte, lanes, nr int, epi func(j int) epilogue) {
 
 // outConsts are the output stage as the kernels read it: 8 lanes of the
 // zero point, then of Lo, then of Hi (the AVX-512 kernels broadcast lane
-// 0 of each).
-func outConsts(o *Output) (v [24]int32) {
+// 0 of each), then the clamp flag (at byte ocClampOff of the generator):
+// 0 when the range is [0, 255], which the AVX2 kernels' narrowing packs
+// give by saturation, so that they leave the clamp out.
+func outConsts(o *Output) (v [32]int32) {
+	clamp := int32(0)
+	if o.Qmin() != 0 || o.Qmax() != 255 {
+		clamp = 1
+	}
 	for i := 0; i < 8; i++ {
-		v[i], v[8+i], v[16+i] = o.ZeroPoint, o.Lo, o.Hi
+		v[i], v[8+i], v[16+i], v[24+i] = o.ZeroPoint, o.Lo, o.Hi, clamp
 	}
 	return v
 }

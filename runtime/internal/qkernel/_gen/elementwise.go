@@ -29,8 +29,9 @@ func maxU8() {
 }
 
 // epilogueSteps is requant as a list of steps (one instruction each), so
-// that independent streams can be interleaved; raw skips the output stage.
-func epilogueSteps(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem) []func() {
+// that independent streams can be interleaved; a nil oc leaves out the
+// output stage, outClamp false its clamp (requantFast).
+func epilogueSteps(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem, outClamp bool) []func() {
 	steps := []func(){
 		func() { VPMAXSD(tab(tAccLo), s, s) },
 		func() { VPMINSD(tab(tAccHi), s, s) },
@@ -44,11 +45,13 @@ func epilogueSteps(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem) []f
 		func() { VPBLENDD(U8(0xAA), o, e, s) },
 		func() { VPSRAVD(tab(tShr), s, s) },
 	}
-	if oc != nil {
+	if oc != nil && outClamp {
 		steps = append(steps,
 			func() { VPMAXSD(oc(1), s, s) },
-			func() { VPMINSD(oc(2), s, s) },
-			func() { VPADDD(oc(0), s, s) })
+			func() { VPMINSD(oc(2), s, s) })
+	}
+	if oc != nil {
+		steps = append(steps, func() { VPADDD(oc(0), s, s) })
 	}
 	return steps
 }
@@ -105,7 +108,19 @@ func addU8() {
 	}
 	out := func(k int) Mem { return Mem{Base: RSI, Disp: 64 + 2*splitBytes + k*32} }
 	ocm := func(k int) Mem { return Mem{Base: RDX, Disp: 32 * k} }
-	Label("addu8_loop")
+	// Two copies of the loop: without the output clamp when the output
+	// range is [0, 255] (the packs saturate to it), and with it.
+	CMPL(Mem{Base: RDX, Disp: ocClampOff}, U8(0))
+	JNE(LabelRef("addu8_clamped"))
+	addU8Loop("addu8_loop", split, out, ocm, false)
+	Label("addu8_clamped")
+	addU8Loop("addu8_loop_clamped", split, out, ocm, true)
+}
+
+// addU8Loop is the loop of addU8_avx2 (clamped: with the output clamp);
+// it returns.
+func addU8Loop(label string, split func(int) func(int) Mem, out, ocm func(int) Mem, clamped bool) {
+	Label(label)
 	var streams [2][]func()
 	for st := 0; st < 2; st++ {
 		va, vb := yreg(7*st), yreg(7*st+1)
@@ -127,7 +142,7 @@ func addU8() {
 		// The output epilogue without its first three steps (the clamp
 		// of the accumulator and the left shift): addSIMD takes only
 		// epilogues whose clamp is the int32 range and shift 0.
-		steps = append(steps, epilogueSteps(va, e1, o1, out, ocm)[3:]...)
+		steps = append(steps, epilogueSteps(va, e1, o1, out, ocm, clamped)[3:]...)
 		steps = append(steps,
 			func() { VEXTRACTI128(U8(1), va, x.AsX()) },
 			func() { VPACKSSDW(x.AsX(), va.AsX(), va.AsX()) },
@@ -143,7 +158,7 @@ func addU8() {
 	ADDQ(U8(16), RBX)
 	ADDQ(U8(16), RDI)
 	DECQ(RCX)
-	JNE(LabelRef("addu8_loop"))
+	JNE(LabelRef(label))
 	VZEROUPPER()
 	RET()
 }

@@ -15,7 +15,10 @@
 package main
 
 import (
+	"flag"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/mmcloughlin/avo/attr"
 	. "github.com/mmcloughlin/avo/build"
@@ -40,6 +43,35 @@ func main() {
 	addU8()
 	quantizeF32()
 	Generate()
+	if err := alignFunctions(); err != nil {
+		fmt.Fprintln(os.Stderr, "gen:", err)
+		os.Exit(1)
+	}
+}
+
+// alignFunctions puts a PCALIGN $64 at the start of every function of the
+// written assembly file (avo has no PCALIGN): the linker then starts each
+// on a 64-byte boundary, so that where its loops fall in the instruction
+// cache lines depends on its own code only, not on the size of the
+// functions linked before it (which otherwise can change a kernel's speed
+// from one build to the next). A function without a frame gets no padding;
+// one with a frame gets a few NOPs after the prologue the assembler
+// inserts. (A PCALIGN in the middle of these functions, before a loop
+// label, made Go 1.26's assembler loop forever: keep it at the entry.)
+func alignFunctions() error {
+	out := flag.Lookup("out").Value.String()
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return err
+	}
+	var sb strings.Builder
+	for _, l := range strings.SplitAfter(string(b), "\n") {
+		sb.WriteString(l)
+		if strings.HasPrefix(l, "TEXT ") {
+			sb.WriteString("\tPCALIGN $64\n")
+		}
+	}
+	return os.WriteFile(out, []byte(sb.String()), 0o644)
 }
 
 // Offsets inside a packed block (see conv_amd64.go): header, then the
@@ -79,7 +111,7 @@ func doc(name string, mr, nr int, isa string, extra ...string) {
 		"epilogue table and weights of its channels. It stores, for i < mr, n < NR:",
 		"",
 		"\tacc := bias[n] + Σ_t Σ_k x[ind[i·ks+t]+k] · w[n][t][k]   (k < 4·kq, int32)",
-		"\tc[i·cs + b·NR + n] = requantize(acc)   (oc = zero point, lo, hi vectors)",
+		"\tc[i·cs + b·NR + n] = requantize(acc)   (oc: zero point, lo, hi, clamp flag vectors)",
 	}, extra...)...)
 	Pragma("noescape")
 }
@@ -235,16 +267,31 @@ func avx2(mr, nr int) {
 	CMPQ(RDI, RDX)
 	JNE(LabelRef(name + "_tap"))
 
-	// Epilogue: per row, reduce the k-pairs, requantize, narrow, store.
+	// Epilogue: per row, reduce the k-pairs, requantize, narrow, store;
+	// in two copies, with and without the clamps (requantFast).
 	epilogueGP(l)
 	e, o := tmp, mask
+	fastEpilogueCheck(RCX, nr/8, func(h int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (h*tVectors+tShl)*32} }, e, name+"_slow")
+	avx2Epilogue(name, mr, nr, acc, e, o, true)
+	JMP(LabelRef(name + "_stored"))
+	Label(name + "_slow")
+	avx2Epilogue(name, mr, nr, acc, e, o, false)
+	Label(name + "_stored")
+	nextBlock(l, nr, name+"_block")
+	VZEROUPPER()
+	RET()
+}
+
+// avx2Epilogue is the epilogue of convU8S8_<mr>x<nr>c4_avx2 (fast: see
+// requantFast); it jumps to <name>_stored after the last row.
+func avx2Epilogue(name string, mr, nr int, acc func(i, v int) VecPhysical, e, o VecPhysical, fast bool) {
 	for i := 0; i < mr; i++ {
 		for h := 0; h < nr/8; h++ {
 			s := acc(i, 2*h)
 			VPHADDD(acc(i, 2*h+1), s, s)
 			tab := func(k int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (h*tVectors+k)*32} }
 			VPADDD(Mem{Base: RSI, Disp: 32 * h}, s, s) // bias
-			requant(s, e, o, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false)
+			requantFast(s, e, o, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false, fast)
 		}
 		s0 := acc(i, 0)
 		if nr == 16 {
@@ -271,10 +318,6 @@ func avx2(mr, nr int) {
 			ADDQ(RDX, RDI)
 		}
 	}
-	Label(name + "_stored")
-	nextBlock(l, nr, name+"_block")
-	VZEROUPPER()
-	RET()
 }
 
 // avx2madd emits convU8S8_<mr>x<nr>c4_avx2madd: VPMADDUBSW (u8 × s8 →
@@ -349,15 +392,31 @@ func avx2madd(mr, nr int) {
 	CMPQ(RDI, RDX)
 	JNE(LabelRef(name + "_tap"))
 
-	// Epilogue: the AVX2 kernels' requantization, per 8 channels.
+	// Epilogue: the AVX2 kernels' requantization, per 8 channels, in two
+	// copies, with and without the clamps (requantFast).
 	epilogueGP(l)
 	e, o := act, prod
+	fastEpilogueCheck(RCX, nv, func(h int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (h*tVectors+tShl)*32} }, e, name+"_slow")
+	maddEpilogue(name, mr, nr, acc, e, o, true)
+	JMP(LabelRef(name + "_stored"))
+	Label(name + "_slow")
+	maddEpilogue(name, mr, nr, acc, e, o, false)
+	Label(name + "_stored")
+	nextBlock(l, nr, name+"_block")
+	VZEROUPPER()
+	RET()
+}
+
+// maddEpilogue is the epilogue of convU8S8_<mr>x<nr>c4_avx2madd (fast: see
+// requantFast); it jumps to <name>_stored after the last row.
+func maddEpilogue(name string, mr, nr int, acc func(i, v int) VecPhysical, e, o VecPhysical, fast bool) {
+	nv := nr / 8
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
 			s := acc(i, v)
 			tab := func(k int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (v*tVectors+k)*32} }
 			VPADDD(Mem{Base: RSI, Disp: 32 * v}, s, s) // bias
-			requant(s, e, o, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false)
+			requantFast(s, e, o, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false, fast)
 		}
 		if i > 0 {
 			CMPQ(R8, U8(i))
@@ -382,10 +441,6 @@ func avx2madd(mr, nr int) {
 			ADDQ(RDX, RDI)
 		}
 	}
-	Label(name + "_stored")
-	nextBlock(l, nr, name+"_block")
-	VZEROUPPER()
-	RET()
 }
 
 // requant turns the int32 sums in s (bias added) into outputs in [0, 255]
@@ -395,9 +450,21 @@ func avx2madd(mr, nr int) {
 // the output clamp and the zero point. e and o are scratch. For zmm, K1
 // must hold 0xAAAA.
 func requant(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem, zmm bool) {
-	VPMAXSD(tab(tAccLo), s, s)
-	VPMINSD(tab(tAccHi), s, s)
-	VPSLLVD(tab(tShl), s, s)
+	requantFast(s, e, o, tab, oc, zmm, false)
+}
+
+// requantFast is requant; with fast it leaves out the accumulator clamp
+// and pre-shift (no-ops when every channel's shl is 0: epilogueFor gives
+// such channels the int32 range) and the output clamp (a no-op when the
+// output range is [0, 255]: the narrowing packs saturate to it). The
+// kernels check both at run time (fastEpilogueCheck) and run one of two
+// copies of their epilogue.
+func requantFast(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem, zmm, fast bool) {
+	if !fast {
+		VPMAXSD(tab(tAccLo), s, s)
+		VPMINSD(tab(tAccHi), s, s)
+		VPSLLVD(tab(tShl), s, s)
+	}
 	VPSHUFD(U8(0xF5), s, o)
 	VPMULDQ(tab(tMultE), s, e)
 	VPMULDQ(tab(tMultO), o, o)
@@ -424,10 +491,31 @@ func requant(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem, zmm bool)
 		resultReg = s
 		return
 	}
-	VPMAXSD(oc(1), s, s)
-	VPMINSD(oc(2), s, s)
+	if !fast {
+		VPMAXSD(oc(1), s, s)
+		VPMINSD(oc(2), s, s)
+	}
 	VPADDD(oc(0), s, s)
 	resultReg = s
+}
+
+// ocClampOff is the offset in the output constants (outConsts) of the
+// dword that is non-zero when the output range is narrower than [0, 255].
+const ocClampOff = 96
+
+// fastEpilogueCheck jumps to slow unless the fast epilogue (requantFast)
+// is exact for this block: the output range is [0, 255] (the dword at
+// ocClampOff of oc is 0) and the shl vector of every one of the groups is
+// zero. tmp is clobbered.
+func fastEpilogueCheck(oc GPPhysical, groups int, shl func(h int) Mem, tmp VecPhysical, slow string) {
+	CMPL(Mem{Base: oc, Disp: ocClampOff}, U8(0))
+	JNE(LabelRef(slow))
+	VMOVDQU(shl(0), tmp)
+	for h := 1; h < groups; h++ {
+		VPOR(shl(h), tmp, tmp)
+	}
+	VPTEST(tmp, tmp)
+	JNE(LabelRef(slow))
 }
 
 var (

@@ -152,6 +152,16 @@ func winogradOutput() {
 	Load(Param("m"), RSI)
 	Load(Param("blk"), RBX)
 	Load(Param("oc"), RCX)
+	// Two copies, with and without the clamps (requantFast).
+	fastEpilogueCheck(RCX, 2, func(h int) Mem { return Mem{Base: RBX, Disp: 64 + (h*tVectors+tShl)*32} }, Y8, "winoout_slow")
+	winogradOutputBody(true)
+	Label("winoout_slow")
+	winogradOutputBody(false)
+}
+
+// winogradOutputBody is winogradOutputF23_avx2 after its check (fast: see
+// requantFast); it returns.
+func winogradOutputBody(fast bool) {
 	res := [2][4]VecPhysical{{Y0, Y1, Y2, Y3}, {Y4, Y5, Y6, Y7}}
 	q := []VecPhysical{Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15}
 	for h := 0; h < 2; h++ {
@@ -177,7 +187,7 @@ func winogradOutput() {
 		for i := 0; i < 4; i++ {
 			VPSRAD(U8(2), r[i], r[i])
 			VPADDD(Mem{Base: RBX, Disp: 32 * h}, r[i], r[i])
-			requant(r[i], Y8, Y9, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false)
+			requantFast(r[i], Y8, Y9, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false, fast)
 		}
 	}
 	for i, p := range []string{"y0", "y1", "y2", "y3"} {
