@@ -555,16 +555,20 @@ func (b *qdqBuilder) weight(name string) (*weightQ, error) {
 	var err error
 	if b.pairSafe {
 		// [out, c, taps…] (Conv) or [out, in] (Gemm): c input channels per
-		// tap, taps the product of the spatial dimensions.
-		c, taps := 1, 1
+		// tap, taps the product of the spatial dimensions, kernel rows of
+		// kw (the last dimension) taps.
+		c, taps, kw := 1, 1, 1
 		if len(t.Dims) >= 2 {
 			c = int(t.Dims[1])
 		}
 		for _, d := range t.Dims[min(2, len(t.Dims)):] {
 			taps *= int(d)
 		}
+		if len(t.Dims) >= 3 {
+			kw = int(t.Dims[len(t.Dims)-1])
+		}
 		var steps int
-		q, scales, steps, err = quant.QuantizePairSafe(vals, oc, c, taps)
+		q, scales, steps, err = quant.QuantizePairSafe(vals, oc, c, taps, kw)
 		b.pairSteps += steps
 	} else {
 		scales, err = quant.ChooseSymmetricPerChannel(vals, oc)

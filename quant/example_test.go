@@ -110,7 +110,7 @@ func ExampleMethod_Range() {
 // keeps nearly all of its 8-bit scale).
 func ExampleQuantizePairSafe() {
 	w := []float32{1.0, 1.0, 0.1, -0.2} // one output channel, 4 input channels, 1×1
-	q, scales, moved, err := quant.QuantizePairSafe(w, 1, 4, 1)
+	q, scales, moved, err := quant.QuantizePairSafe(w, 1, 4, 1, 1)
 	if err != nil {
 		panic(err)
 	}

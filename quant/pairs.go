@@ -18,18 +18,21 @@ const PairSumLimit = 128
 // toward zero at a time, the one whose rounding error grows least, until
 // the pair fits. Neighbours are, per output channel, in the tap-major order
 // kernels read (k = tap·c + input channel): positions 2i and 2i+1 of that
-// order, and input channels 2i and 2i+1 of each tap (the two coincide when
-// c is even). Typical layers have a few such pairs in a thousand; 7-bit
-// weights (ONNX Runtime's reduce_range) satisfy the limit by halving every
-// step instead.
+// order; input channels 2i and 2i+1 of each tap; and positions 2i and 2i+1
+// of each kernel row (its kw taps' kw·c weights, the order in which the
+// engine reads a convolution of few input channels such as a ResNet's
+// 7×7 stem over 3 channels). The three coincide when c is even. Typical
+// layers have a few such pairs in a thousand; 7-bit weights (ONNX
+// Runtime's reduce_range) satisfy the limit by halving every step instead.
 //
 // q holds the weights quantized from w with scales (one per output channel,
-// channel-major ONNX layout: [out][c][taps], taps = kh·kw, 1 for Gemm);
-// it is changed in place. LimitPairSums returns how many steps it moved
-// weights by in all (a weight moved from 90 to 38 counts 52).
-func LimitPairSums(q []int8, w []float32, scales []float32, c, taps int) int {
+// channel-major ONNX layout: [out][c][taps], taps = kh·kw, 1 for Gemm; kw
+// divides taps, 1 for Gemm and 1×1 kernels); it is changed in place.
+// LimitPairSums returns how many steps it moved weights by in all (a weight
+// moved from 90 to 38 counts 52).
+func LimitPairSums(q []int8, w []float32, scales []float32, c, taps, kw int) int {
 	per := c * taps
-	if per == 0 || len(q) != len(w) || len(q) != per*len(scales) {
+	if per == 0 || kw < 1 || taps%kw != 0 || len(q) != len(w) || len(q) != per*len(scales) {
 		panic("quant: LimitPairSums: shapes do not match")
 	}
 	// pos is the ONNX index, within a channel, of tap-major position k.
@@ -42,6 +45,13 @@ func LimitPairSums(q []int8, w []float32, scales []float32, c, taps int) int {
 		for t := 0; t < taps; t++ {
 			for ch := 0; ch+1 < c; ch += 2 {
 				pairs = append(pairs, [2]int{ch*taps + t, (ch+1)*taps + t})
+			}
+		}
+		if row := kw * c; kw > 1 && row%2 == 1 {
+			for r0 := 0; r0 < per; r0 += row {
+				for j := 0; j+1 < row; j += 2 {
+					pairs = append(pairs, [2]int{pos(r0 + j), pos(r0 + j + 1)})
+				}
 			}
 		}
 	}
@@ -95,7 +105,7 @@ const pairSafeCandidates = 16
 // takes a coarser step instead, down to 7-bit weights' absmax/64, where no
 // pair can exceed the limit. It returns the weights, the scales and the
 // steps LimitPairSums moved in the chosen quantization.
-func QuantizePairSafe(w []float32, channels, c, taps int) ([]int8, []float32, int, error) {
+func QuantizePairSafe(w []float32, channels, c, taps, kw int) ([]int8, []float32, int, error) {
 	scales, err := ChooseSymmetricPerChannel(w, channels)
 	if err != nil {
 		return nil, nil, 0, err
@@ -103,6 +113,9 @@ func QuantizePairSafe(w []float32, channels, c, taps int) ([]int8, []float32, in
 	per := c * taps
 	if per*channels != len(w) {
 		return nil, nil, 0, fmt.Errorf("quant: %d weights are not %d channels of %d×%d", len(w), channels, c, taps)
+	}
+	if kw < 1 || taps%kw != 0 {
+		return nil, nil, 0, fmt.Errorf("quant: kernel rows of %d taps do not divide %d taps", kw, taps)
 	}
 	q := make([]int8, len(w))
 	moved := 0
@@ -123,7 +136,7 @@ func QuantizePairSafe(w []float32, channels, c, taps int) ([]int8, []float32, in
 			for k, v := range wc {
 				cand[k] = int8(roundClamp(v/s, 0, WeightQmin, WeightQmax))
 			}
-			m := LimitPairSums(cand, wc, []float32{s}, c, taps)
+			m := LimitPairSums(cand, wc, []float32{s}, c, taps, kw)
 			var e float64
 			for k, v := range wc {
 				d := float64(v) - float64(cand[k])*float64(s)

@@ -6,11 +6,12 @@ import (
 	"testing"
 )
 
-// pairViolations counts neighbour pairs over PairSumLimit in both orders
-// LimitPairSums documents, computed independently: the weights of each
-// channel rearranged tap-major, then adjacent even/odd positions, and input
-// channels 2i, 2i+1 of every tap.
-func pairViolations(q []int8, channels, c, taps int) int {
+// pairViolations counts neighbour pairs over PairSumLimit in the three
+// orders LimitPairSums documents, computed independently: the weights of
+// each channel rearranged tap-major, then adjacent even/odd positions;
+// input channels 2i, 2i+1 of every tap; and adjacent even/odd positions of
+// every kernel row of kw taps.
+func pairViolations(q []int8, channels, c, taps, kw int) int {
 	per := c * taps
 	bad := 0
 	for o := range channels {
@@ -29,6 +30,14 @@ func pairViolations(q []int8, channels, c, taps int) int {
 		for t := range taps {
 			for ch := 0; ch+1 < c; ch += 2 {
 				if abs(hwc[t*c+ch])+abs(hwc[t*c+ch+1]) > PairSumLimit {
+					bad++
+				}
+			}
+		}
+		for r := 0; r < taps/kw; r++ {
+			row := hwc[r*kw*c : (r+1)*kw*c]
+			for j := 0; j+1 < len(row); j += 2 {
+				if abs(row[j])+abs(row[j+1]) > PairSumLimit {
 					bad++
 				}
 			}
@@ -56,7 +65,8 @@ func TestQuantizePairSafe(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 1))
 	for trial := range 300 {
 		channels, c := 1+r.IntN(9), 1+r.IntN(11)
-		taps := []int{1, 9, 4}[r.IntN(3)]
+		shape := [][2]int{{1, 1}, {9, 3}, {4, 2}, {49, 7}, {7, 7}}[r.IntN(5)] // taps, kw
+		taps, kw := shape[0], shape[1]
 		per := c * taps
 		w := make([]float32, channels*per)
 		for i := range w {
@@ -72,12 +82,12 @@ func TestQuantizePairSafe(t *testing.T) {
 				}
 			}
 		}
-		q, scales, _, err := QuantizePairSafe(w, channels, c, taps)
+		q, scales, _, err := QuantizePairSafe(w, channels, c, taps, kw)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := pairViolations(q, channels, c, taps); n != 0 {
-			t.Fatalf("trial %d (%d×%d×%d): %d pairs over the limit", trial, channels, c, taps, n)
+		if n := pairViolations(q, channels, c, taps, kw); n != 0 {
+			t.Fatalf("trial %d (%d×%d×%d, rows of %d taps): %d pairs over the limit", trial, channels, c, taps, kw, n)
 		}
 		plain, _ := ChooseSymmetricPerChannel(w, channels)
 		plainQ, _ := QuantizeSymmetricPerChannel(w, plain)
@@ -93,7 +103,7 @@ func TestQuantizePairSafe(t *testing.T) {
 			if e7 := sqErr(wc, q7, s7); got > e7*(1+1e-9) {
 				t.Fatalf("trial %d channel %d: error %g above 7-bit weights' %g", trial, o, got, e7)
 			}
-			if pairViolations(plainQ[o*per:(o+1)*per], 1, c, taps) == 0 {
+			if pairViolations(plainQ[o*per:(o+1)*per], 1, c, taps, kw) == 0 {
 				if e8 := sqErr(wc, plainQ[o*per:(o+1)*per], plain[o]); got > e8 {
 					t.Fatalf("trial %d channel %d: 8-bit weights fit the limit (error %g) but pair-safe ones have error %g", trial, o, e8, got)
 				}
@@ -106,7 +116,9 @@ func TestQuantizePairSafe(t *testing.T) {
 func TestLimitPairSumsMovesTowardZero(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 3))
 	for range 200 {
-		c, taps := 1+r.IntN(8), []int{1, 9}[r.IntN(2)]
+		c := 1 + r.IntN(8)
+		shape := [][2]int{{1, 1}, {9, 3}, {49, 7}}[r.IntN(3)] // taps, kw
+		taps, kw := shape[0], shape[1]
 		per := c * taps
 		w := make([]float32, 2*per)
 		for i := range w {
@@ -115,7 +127,7 @@ func TestLimitPairSumsMovesTowardZero(t *testing.T) {
 		scales, _ := ChooseSymmetricPerChannel(w, 2)
 		q0, _ := QuantizeSymmetricPerChannel(w, scales)
 		q := append([]int8(nil), q0...)
-		moved := LimitPairSums(q, w, scales, c, taps)
+		moved := LimitPairSums(q, w, scales, c, taps, kw)
 		steps := 0
 		for i := range q {
 			if abs8(q[i]) > abs8(q0[i]) || (q[i] != 0 && (q[i] > 0) != (q0[i] > 0)) {
@@ -126,10 +138,10 @@ func TestLimitPairSumsMovesTowardZero(t *testing.T) {
 		if steps != moved {
 			t.Fatalf("reported %d moves, counted %d steps", moved, steps)
 		}
-		if pairViolations(q, 2, c, taps) != 0 {
+		if pairViolations(q, 2, c, taps, kw) != 0 {
 			t.Fatal("pairs over the limit remain")
 		}
-		if pairViolations(q0, 2, c, taps) == 0 && moved != 0 {
+		if pairViolations(q0, 2, c, taps, kw) == 0 && moved != 0 {
 			t.Fatalf("%d weights moved in a layer that fit the limit", moved)
 		}
 	}
