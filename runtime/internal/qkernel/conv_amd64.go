@@ -62,7 +62,7 @@ const (
 // sums over input channels 4q, 4q+1 and 4q+2, 4q+3 of two channels per
 // lane; VPHADDD of vectors 2h and 2h+1 gives channels 8h … 8h+7 in order.
 //
-// AVX2 VPMADDUBSW (convU8S8_4x16c4_avx2madd): int8 weights in the AVX-512
+// AVX2 VPMADDUBSW (convU8S8_5x16c4_avx2madd): int8 weights in the AVX-512
 // byte order below with 8 channels per vector: NR/8 vectors of 32 bytes per
 // (t, q), byte b of dword j of vector v the weight of channel 8·v + j for
 // input channel 4q + b. VPMADDUBSW adds the products of bytes (0, 1) and
@@ -86,7 +86,7 @@ func init() {
 
 // maddKernel is the VPMADDUBSW kernel, used per layer instead of the AVX2
 // kernels when the layer's weights allow it (x86ForWeights).
-var maddKernel = newX86Kernel("convU8S8_4x16c4_avx2madd", isaAVX2Madd, 4, 16, x86Features.avx2, asm4x16c4AVX2Madd)
+var maddKernel = newX86Kernel("convU8S8_5x16c4_avx2madd", isaAVX2Madd, 5, 16, x86Features.avx2, asm5x16c4AVX2Madd)
 
 // x86ForWeights returns maddKernel for an AVX2 kernel k when every weight
 // pair of w passes maddPairsFit, else k.
@@ -128,7 +128,7 @@ const (
 	asm4x8c4AVX2
 	asm6x64c4AVX512VNNI
 	asm8x32c4AVX512VNNI
-	asm4x16c4AVX2Madd
+	asm5x16c4AVX2Madd
 )
 
 func (a x86Asm) call(x *byte, ind *int32, ks, kq, mr, nb int, w *byte, bs int, c *byte, cs int, oc *int32) {
@@ -141,8 +141,8 @@ func (a x86Asm) call(x *byte, ind *int32, ks, kq, mr, nb int, w *byte, bs int, c
 		convU8S8_6x64c4_avx512vnni(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
 	case asm8x32c4AVX512VNNI:
 		convU8S8_8x32c4_avx512vnni(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
-	case asm4x16c4AVX2Madd:
-		convU8S8_4x16c4_avx2madd(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
+	case asm5x16c4AVX2Madd:
+		convU8S8_5x16c4_avx2madd(x, ind, ks, kq, mr, nb, w, bs, c, cs, oc)
 	default:
 		panic("qkernel: no such amd64 kernel")
 	}

@@ -784,9 +784,9 @@ convU8S8_4x8c4_avx2_stored:
 	VZEROUPPER
 	RET
 
-// func convU8S8_4x16c4_avx2madd(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
+// func convU8S8_5x16c4_avx2madd(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 // Requires: AVX, AVX2, CMOV
-TEXT ·convU8S8_4x16c4_avx2madd(SB), NOSPLIT, $64-88
+TEXT ·convU8S8_5x16c4_avx2madd(SB), NOSPLIT, $72-88
 	PCALIGN $64
 	MOVQ    w+48(FP), SI
 	MOVQ    SI, (SP)
@@ -815,9 +815,14 @@ TEXT ·convU8S8_4x16c4_avx2madd(SB), NOSPLIT, $64-88
 	CMOVQLT CX, AX
 	IMULQ   DX, AX
 	MOVQ    AX, 56(SP)
+	MOVQ    $0x00000004, AX
+	CMPQ    CX, $0x00000004
+	CMOVQLT CX, AX
+	IMULQ   DX, AX
+	MOVQ    AX, 64(SP)
 
-convU8S8_4x16c4_avx2madd_block:
-	VPBROADCASTD convMaddOnes<>+0(SB), Y12
+convU8S8_5x16c4_avx2madd_block:
+	VPBROADCASTD convMaddOnes<>+0(SB), Y14
 	VPXOR        Y0, Y0, Y0
 	VPXOR        Y1, Y1, Y1
 	VPXOR        Y2, Y2, Y2
@@ -826,13 +831,15 @@ convU8S8_4x16c4_avx2madd_block:
 	VPXOR        Y5, Y5, Y5
 	VPXOR        Y6, Y6, Y6
 	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VPXOR        Y9, Y9, Y9
 	MOVQ         (SP), SI
 	ADDQ         $0x000002c0, SI
 	MOVQ         ind+8(FP), DI
 	MOVQ         DI, DX
 	ADDQ         24(SP), DX
 
-convU8S8_4x16c4_avx2madd_tap:
+convU8S8_5x16c4_avx2madd_tap:
 	MOVLQSX (DI), AX
 	ADDQ    BX, AX
 	MOVQ    40(SP), R8
@@ -844,183 +851,222 @@ convU8S8_4x16c4_avx2madd_tap:
 	MOVQ    56(SP), R10
 	MOVLQSX (DI)(R10*1), R10
 	ADDQ    BX, R10
+	MOVQ    64(SP), R11
+	MOVLQSX (DI)(R11*1), R11
+	ADDQ    BX, R11
 	MOVQ    kq+24(FP), CX
 
-convU8S8_4x16c4_avx2madd_k:
-	VMOVDQU      (SI), Y8
-	VMOVDQU      32(SI), Y9
-	VPBROADCASTD (AX), Y10
-	VPMADDUBSW   Y8, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y0, Y0
-	VPMADDUBSW   Y9, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y1, Y1
-	VPBROADCASTD (R8), Y10
-	VPMADDUBSW   Y8, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y2, Y2
-	VPMADDUBSW   Y9, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y3, Y3
-	VPBROADCASTD (R9), Y10
-	VPMADDUBSW   Y8, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y4, Y4
-	VPMADDUBSW   Y9, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y5, Y5
-	VPBROADCASTD (R10), Y10
-	VPMADDUBSW   Y8, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y6, Y6
-	VPMADDUBSW   Y9, Y10, Y11
-	VPMADDWD     Y12, Y11, Y11
-	VPADDD       Y11, Y7, Y7
+convU8S8_5x16c4_avx2madd_k:
+	VMOVDQU      (SI), Y10
+	VMOVDQU      32(SI), Y11
+	VPBROADCASTD (AX), Y12
+	VPMADDUBSW   Y10, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y0, Y0
+	VPMADDUBSW   Y11, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y1, Y1
+	VPBROADCASTD (R8), Y12
+	VPMADDUBSW   Y10, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y2, Y2
+	VPMADDUBSW   Y11, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y3, Y3
+	VPBROADCASTD (R9), Y12
+	VPMADDUBSW   Y10, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y4, Y4
+	VPMADDUBSW   Y11, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y5, Y5
+	VPBROADCASTD (R10), Y12
+	VPMADDUBSW   Y10, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y6, Y6
+	VPMADDUBSW   Y11, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y7, Y7
+	VPBROADCASTD (R11), Y12
+	VPMADDUBSW   Y10, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y8, Y8
+	VPMADDUBSW   Y11, Y12, Y13
+	VPMADDWD     Y14, Y13, Y13
+	VPADDD       Y13, Y9, Y9
 	ADDQ         $0x04, AX
 	ADDQ         $0x04, R8
 	ADDQ         $0x04, R9
 	ADDQ         $0x04, R10
+	ADDQ         $0x04, R11
 	ADDQ         $0x00000040, SI
 	DECQ         CX
-	JNE          convU8S8_4x16c4_avx2madd_k
+	JNE          convU8S8_5x16c4_avx2madd_k
 	ADDQ         $0x04, DI
 	CMPQ         DI, DX
-	JNE          convU8S8_4x16c4_avx2madd_tap
+	JNE          convU8S8_5x16c4_avx2madd_tap
 	MOVQ         (SP), SI
 	MOVQ         8(SP), DI
 	MOVQ         cs+72(FP), DX
 	MOVQ         oc+80(FP), CX
 	MOVQ         mr+32(FP), R8
 	CMPL         96(CX), $0x00
-	JNE          convU8S8_4x16c4_avx2madd_slow
-	VMOVDQU      256(SI), Y10
-	VPOR         512(SI), Y10, Y10
-	VPTEST       Y10, Y10
-	JNE          convU8S8_4x16c4_avx2madd_slow
+	JNE          convU8S8_5x16c4_avx2madd_slow
+	VMOVDQU      256(SI), Y12
+	VPOR         512(SI), Y12, Y12
+	VPTEST       Y12, Y12
+	JNE          convU8S8_5x16c4_avx2madd_slow
 	VPADDD       (SI), Y0, Y0
-	VPSHUFD      $0xf5, Y0, Y11
-	VPMULDQ      288(SI), Y0, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y0
+	VPSHUFD      $0xf5, Y0, Y13
+	VPMULDQ      288(SI), Y0, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y0
 	VPSRAVD      416(SI), Y0, Y0
 	VPADDD       (CX), Y0, Y0
 	VPADDD       32(SI), Y1, Y1
-	VPSHUFD      $0xf5, Y1, Y11
-	VPMULDQ      544(SI), Y1, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y1
+	VPSHUFD      $0xf5, Y1, Y13
+	VPMULDQ      544(SI), Y1, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y1
 	VPSRAVD      672(SI), Y1, Y1
 	VPADDD       (CX), Y1, Y1
 	VPACKSSDW    Y1, Y0, Y0
 	VPERMQ       $0xd8, Y0, Y0
-	VEXTRACTI128 $0x01, Y0, X10
-	VPACKUSWB    X10, X0, X0
+	VEXTRACTI128 $0x01, Y0, X12
+	VPACKUSWB    X12, X0, X0
 	VMOVDQU      X0, (DI)
 	ADDQ         DX, DI
 	VPADDD       (SI), Y2, Y2
-	VPSHUFD      $0xf5, Y2, Y11
-	VPMULDQ      288(SI), Y2, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y2
+	VPSHUFD      $0xf5, Y2, Y13
+	VPMULDQ      288(SI), Y2, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y2
 	VPSRAVD      416(SI), Y2, Y2
 	VPADDD       (CX), Y2, Y2
 	VPADDD       32(SI), Y3, Y3
-	VPSHUFD      $0xf5, Y3, Y11
-	VPMULDQ      544(SI), Y3, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y3
+	VPSHUFD      $0xf5, Y3, Y13
+	VPMULDQ      544(SI), Y3, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y3
 	VPSRAVD      672(SI), Y3, Y3
 	VPADDD       (CX), Y3, Y3
 	CMPQ         R8, $0x01
-	JLE          convU8S8_4x16c4_avx2madd_stored
+	JLE          convU8S8_5x16c4_avx2madd_stored
 	VPACKSSDW    Y3, Y2, Y2
 	VPERMQ       $0xd8, Y2, Y2
-	VEXTRACTI128 $0x01, Y2, X10
-	VPACKUSWB    X10, X2, X2
+	VEXTRACTI128 $0x01, Y2, X12
+	VPACKUSWB    X12, X2, X2
 	VMOVDQU      X2, (DI)
 	ADDQ         DX, DI
 	VPADDD       (SI), Y4, Y4
-	VPSHUFD      $0xf5, Y4, Y11
-	VPMULDQ      288(SI), Y4, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y4
+	VPSHUFD      $0xf5, Y4, Y13
+	VPMULDQ      288(SI), Y4, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y4
 	VPSRAVD      416(SI), Y4, Y4
 	VPADDD       (CX), Y4, Y4
 	VPADDD       32(SI), Y5, Y5
-	VPSHUFD      $0xf5, Y5, Y11
-	VPMULDQ      544(SI), Y5, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y5
+	VPSHUFD      $0xf5, Y5, Y13
+	VPMULDQ      544(SI), Y5, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y5
 	VPSRAVD      672(SI), Y5, Y5
 	VPADDD       (CX), Y5, Y5
 	CMPQ         R8, $0x02
-	JLE          convU8S8_4x16c4_avx2madd_stored
+	JLE          convU8S8_5x16c4_avx2madd_stored
 	VPACKSSDW    Y5, Y4, Y4
 	VPERMQ       $0xd8, Y4, Y4
-	VEXTRACTI128 $0x01, Y4, X10
-	VPACKUSWB    X10, X4, X4
+	VEXTRACTI128 $0x01, Y4, X12
+	VPACKUSWB    X12, X4, X4
 	VMOVDQU      X4, (DI)
 	ADDQ         DX, DI
 	VPADDD       (SI), Y6, Y6
-	VPSHUFD      $0xf5, Y6, Y11
-	VPMULDQ      288(SI), Y6, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y6
+	VPSHUFD      $0xf5, Y6, Y13
+	VPMULDQ      288(SI), Y6, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y6
 	VPSRAVD      416(SI), Y6, Y6
 	VPADDD       (CX), Y6, Y6
 	VPADDD       32(SI), Y7, Y7
-	VPSHUFD      $0xf5, Y7, Y11
-	VPMULDQ      544(SI), Y7, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y7
+	VPSHUFD      $0xf5, Y7, Y13
+	VPMULDQ      544(SI), Y7, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y7
 	VPSRAVD      672(SI), Y7, Y7
 	VPADDD       (CX), Y7, Y7
 	CMPQ         R8, $0x03
-	JLE          convU8S8_4x16c4_avx2madd_stored
+	JLE          convU8S8_5x16c4_avx2madd_stored
 	VPACKSSDW    Y7, Y6, Y6
 	VPERMQ       $0xd8, Y6, Y6
-	VEXTRACTI128 $0x01, Y6, X10
-	VPACKUSWB    X10, X6, X6
+	VEXTRACTI128 $0x01, Y6, X12
+	VPACKUSWB    X12, X6, X6
 	VMOVDQU      X6, (DI)
-	JMP          convU8S8_4x16c4_avx2madd_stored
+	ADDQ         DX, DI
+	VPADDD       (SI), Y8, Y8
+	VPSHUFD      $0xf5, Y8, Y13
+	VPMULDQ      288(SI), Y8, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y8
+	VPSRAVD      416(SI), Y8, Y8
+	VPADDD       (CX), Y8, Y8
+	VPADDD       32(SI), Y9, Y9
+	VPSHUFD      $0xf5, Y9, Y13
+	VPMULDQ      544(SI), Y9, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y9
+	VPSRAVD      672(SI), Y9, Y9
+	VPADDD       (CX), Y9, Y9
+	CMPQ         R8, $0x04
+	JLE          convU8S8_5x16c4_avx2madd_stored
+	VPACKSSDW    Y9, Y8, Y8
+	VPERMQ       $0xd8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X12
+	VPACKUSWB    X12, X8, X8
+	VMOVDQU      X8, (DI)
+	JMP          convU8S8_5x16c4_avx2madd_stored
 
-convU8S8_4x16c4_avx2madd_slow:
+convU8S8_5x16c4_avx2madd_slow:
 	VPADDD       (SI), Y0, Y0
 	VPMAXSD      192(SI), Y0, Y0
 	VPMINSD      224(SI), Y0, Y0
 	VPSLLVD      256(SI), Y0, Y0
-	VPSHUFD      $0xf5, Y0, Y11
-	VPMULDQ      288(SI), Y0, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y0
+	VPSHUFD      $0xf5, Y0, Y13
+	VPMULDQ      288(SI), Y0, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y0
 	VPSRAVD      416(SI), Y0, Y0
 	VPMAXSD      32(CX), Y0, Y0
 	VPMINSD      64(CX), Y0, Y0
@@ -1029,34 +1075,34 @@ convU8S8_4x16c4_avx2madd_slow:
 	VPMAXSD      448(SI), Y1, Y1
 	VPMINSD      480(SI), Y1, Y1
 	VPSLLVD      512(SI), Y1, Y1
-	VPSHUFD      $0xf5, Y1, Y11
-	VPMULDQ      544(SI), Y1, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y1
+	VPSHUFD      $0xf5, Y1, Y13
+	VPMULDQ      544(SI), Y1, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y1
 	VPSRAVD      672(SI), Y1, Y1
 	VPMAXSD      32(CX), Y1, Y1
 	VPMINSD      64(CX), Y1, Y1
 	VPADDD       (CX), Y1, Y1
 	VPACKSSDW    Y1, Y0, Y0
 	VPERMQ       $0xd8, Y0, Y0
-	VEXTRACTI128 $0x01, Y0, X10
-	VPACKUSWB    X10, X0, X0
+	VEXTRACTI128 $0x01, Y0, X12
+	VPACKUSWB    X12, X0, X0
 	VMOVDQU      X0, (DI)
 	ADDQ         DX, DI
 	VPADDD       (SI), Y2, Y2
 	VPMAXSD      192(SI), Y2, Y2
 	VPMINSD      224(SI), Y2, Y2
 	VPSLLVD      256(SI), Y2, Y2
-	VPSHUFD      $0xf5, Y2, Y11
-	VPMULDQ      288(SI), Y2, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y2
+	VPSHUFD      $0xf5, Y2, Y13
+	VPMULDQ      288(SI), Y2, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y2
 	VPSRAVD      416(SI), Y2, Y2
 	VPMAXSD      32(CX), Y2, Y2
 	VPMINSD      64(CX), Y2, Y2
@@ -1065,36 +1111,36 @@ convU8S8_4x16c4_avx2madd_slow:
 	VPMAXSD      448(SI), Y3, Y3
 	VPMINSD      480(SI), Y3, Y3
 	VPSLLVD      512(SI), Y3, Y3
-	VPSHUFD      $0xf5, Y3, Y11
-	VPMULDQ      544(SI), Y3, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y3
+	VPSHUFD      $0xf5, Y3, Y13
+	VPMULDQ      544(SI), Y3, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y3
 	VPSRAVD      672(SI), Y3, Y3
 	VPMAXSD      32(CX), Y3, Y3
 	VPMINSD      64(CX), Y3, Y3
 	VPADDD       (CX), Y3, Y3
 	CMPQ         R8, $0x01
-	JLE          convU8S8_4x16c4_avx2madd_stored
+	JLE          convU8S8_5x16c4_avx2madd_stored
 	VPACKSSDW    Y3, Y2, Y2
 	VPERMQ       $0xd8, Y2, Y2
-	VEXTRACTI128 $0x01, Y2, X10
-	VPACKUSWB    X10, X2, X2
+	VEXTRACTI128 $0x01, Y2, X12
+	VPACKUSWB    X12, X2, X2
 	VMOVDQU      X2, (DI)
 	ADDQ         DX, DI
 	VPADDD       (SI), Y4, Y4
 	VPMAXSD      192(SI), Y4, Y4
 	VPMINSD      224(SI), Y4, Y4
 	VPSLLVD      256(SI), Y4, Y4
-	VPSHUFD      $0xf5, Y4, Y11
-	VPMULDQ      288(SI), Y4, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y4
+	VPSHUFD      $0xf5, Y4, Y13
+	VPMULDQ      288(SI), Y4, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y4
 	VPSRAVD      416(SI), Y4, Y4
 	VPMAXSD      32(CX), Y4, Y4
 	VPMINSD      64(CX), Y4, Y4
@@ -1103,36 +1149,36 @@ convU8S8_4x16c4_avx2madd_slow:
 	VPMAXSD      448(SI), Y5, Y5
 	VPMINSD      480(SI), Y5, Y5
 	VPSLLVD      512(SI), Y5, Y5
-	VPSHUFD      $0xf5, Y5, Y11
-	VPMULDQ      544(SI), Y5, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y5
+	VPSHUFD      $0xf5, Y5, Y13
+	VPMULDQ      544(SI), Y5, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y5
 	VPSRAVD      672(SI), Y5, Y5
 	VPMAXSD      32(CX), Y5, Y5
 	VPMINSD      64(CX), Y5, Y5
 	VPADDD       (CX), Y5, Y5
 	CMPQ         R8, $0x02
-	JLE          convU8S8_4x16c4_avx2madd_stored
+	JLE          convU8S8_5x16c4_avx2madd_stored
 	VPACKSSDW    Y5, Y4, Y4
 	VPERMQ       $0xd8, Y4, Y4
-	VEXTRACTI128 $0x01, Y4, X10
-	VPACKUSWB    X10, X4, X4
+	VEXTRACTI128 $0x01, Y4, X12
+	VPACKUSWB    X12, X4, X4
 	VMOVDQU      X4, (DI)
 	ADDQ         DX, DI
 	VPADDD       (SI), Y6, Y6
 	VPMAXSD      192(SI), Y6, Y6
 	VPMINSD      224(SI), Y6, Y6
 	VPSLLVD      256(SI), Y6, Y6
-	VPSHUFD      $0xf5, Y6, Y11
-	VPMULDQ      288(SI), Y6, Y10
-	VPMULDQ      320(SI), Y11, Y11
-	VPADDQ       352(SI), Y10, Y10
-	VPADDQ       384(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y6
+	VPSHUFD      $0xf5, Y6, Y13
+	VPMULDQ      288(SI), Y6, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y6
 	VPSRAVD      416(SI), Y6, Y6
 	VPMAXSD      32(CX), Y6, Y6
 	VPMINSD      64(CX), Y6, Y6
@@ -1141,33 +1187,71 @@ convU8S8_4x16c4_avx2madd_slow:
 	VPMAXSD      448(SI), Y7, Y7
 	VPMINSD      480(SI), Y7, Y7
 	VPSLLVD      512(SI), Y7, Y7
-	VPSHUFD      $0xf5, Y7, Y11
-	VPMULDQ      544(SI), Y7, Y10
-	VPMULDQ      576(SI), Y11, Y11
-	VPADDQ       608(SI), Y10, Y10
-	VPADDQ       640(SI), Y11, Y11
-	VPSRLQ       $0x20, Y10, Y10
-	VPBLENDD     $0xaa, Y11, Y10, Y7
+	VPSHUFD      $0xf5, Y7, Y13
+	VPMULDQ      544(SI), Y7, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y7
 	VPSRAVD      672(SI), Y7, Y7
 	VPMAXSD      32(CX), Y7, Y7
 	VPMINSD      64(CX), Y7, Y7
 	VPADDD       (CX), Y7, Y7
 	CMPQ         R8, $0x03
-	JLE          convU8S8_4x16c4_avx2madd_stored
+	JLE          convU8S8_5x16c4_avx2madd_stored
 	VPACKSSDW    Y7, Y6, Y6
 	VPERMQ       $0xd8, Y6, Y6
-	VEXTRACTI128 $0x01, Y6, X10
-	VPACKUSWB    X10, X6, X6
+	VEXTRACTI128 $0x01, Y6, X12
+	VPACKUSWB    X12, X6, X6
 	VMOVDQU      X6, (DI)
+	ADDQ         DX, DI
+	VPADDD       (SI), Y8, Y8
+	VPMAXSD      192(SI), Y8, Y8
+	VPMINSD      224(SI), Y8, Y8
+	VPSLLVD      256(SI), Y8, Y8
+	VPSHUFD      $0xf5, Y8, Y13
+	VPMULDQ      288(SI), Y8, Y12
+	VPMULDQ      320(SI), Y13, Y13
+	VPADDQ       352(SI), Y12, Y12
+	VPADDQ       384(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y8
+	VPSRAVD      416(SI), Y8, Y8
+	VPMAXSD      32(CX), Y8, Y8
+	VPMINSD      64(CX), Y8, Y8
+	VPADDD       (CX), Y8, Y8
+	VPADDD       32(SI), Y9, Y9
+	VPMAXSD      448(SI), Y9, Y9
+	VPMINSD      480(SI), Y9, Y9
+	VPSLLVD      512(SI), Y9, Y9
+	VPSHUFD      $0xf5, Y9, Y13
+	VPMULDQ      544(SI), Y9, Y12
+	VPMULDQ      576(SI), Y13, Y13
+	VPADDQ       608(SI), Y12, Y12
+	VPADDQ       640(SI), Y13, Y13
+	VPSRLQ       $0x20, Y12, Y12
+	VPBLENDD     $0xaa, Y13, Y12, Y9
+	VPSRAVD      672(SI), Y9, Y9
+	VPMAXSD      32(CX), Y9, Y9
+	VPMINSD      64(CX), Y9, Y9
+	VPADDD       (CX), Y9, Y9
+	CMPQ         R8, $0x04
+	JLE          convU8S8_5x16c4_avx2madd_stored
+	VPACKSSDW    Y9, Y8, Y8
+	VPERMQ       $0xd8, Y8, Y8
+	VEXTRACTI128 $0x01, Y8, X12
+	VPACKUSWB    X12, X8, X8
+	VMOVDQU      X8, (DI)
 
-convU8S8_4x16c4_avx2madd_stored:
+convU8S8_5x16c4_avx2madd_stored:
 	MOVQ (SP), SI
 	MOVQ bs+56(FP), AX
 	ADDQ AX, SI
 	MOVQ SI, (SP)
 	ADDQ $0x00000010, 8(SP)
 	DECQ 16(SP)
-	JNE  convU8S8_4x16c4_avx2madd_block
+	JNE  convU8S8_5x16c4_avx2madd_block
 	VZEROUPPER
 	RET
 

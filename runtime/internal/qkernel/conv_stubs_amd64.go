@@ -28,7 +28,7 @@ func convU8S8_3x16c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w
 //go:noescape
 func convU8S8_4x8c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 
-// convU8S8_4x16c4_avx2madd computes nb blocks of 16 output channels for one tile of 4 output
+// convU8S8_5x16c4_avx2madd computes nb blocks of 16 output channels for one tile of 5 output
 // pixels (AVX2). Row i < mr reads, for tap t < ks, the activations at
 // x + ind[i·ks + t] (rows i ≥ mr repeat row mr−1 and are not stored), kq groups
 // of 4 bytes; block b (w + b·bs, the layout of conv_amd64.go) holds the bias,
@@ -43,7 +43,7 @@ func convU8S8_4x8c4_avx2(x *byte, ind *int32, ks int, kq int, mr int, nb int, w 
 // channel 8v+j for input channel 4q+b.
 //
 //go:noescape
-func convU8S8_4x16c4_avx2madd(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
+func convU8S8_5x16c4_avx2madd(x *byte, ind *int32, ks int, kq int, mr int, nb int, w *byte, bs int, c *byte, cs int, oc *int32)
 
 // convU8S8_6x64c4_avx512vnni computes nb blocks of 64 output channels for one tile of 6 output
 // pixels (AVX-512 VNNI). Row i < mr reads, for tap t < ks, the activations at

@@ -33,7 +33,7 @@ func main() {
 	ConstraintExpr("!purego")
 	avx2(3, 16)
 	avx2(4, 8)
-	avx2madd(4, 16)
+	avx2madd(5, 16)
 	avx512vnni(6, 64)
 	avx512vnni(8, 32)
 	winogradInput()
