@@ -19,16 +19,20 @@ import (
 // (floor division nests: ⌊(X·2^k + Y)/2^u⌋ = ⌊(X + ⌊Y/2^k⌋)/2^(u−k)⌋), where
 // every product and sum fits int32: two 32-bit products and five cheap
 // operations per 8 elements instead of two 64-bit products with their
-// shuffles. The sum goes through the output's epilogue. ok only when both
+// shuffles. The zero point is folded into the rounding terms: with
+// d·M = q·M − z·M, the rescale reads q itself and adds rnd − z·M, the same
+// int32 sums modulo 2^32 (so the same values, which fit). The sum goes
+// through the output's epilogue. ok only when both
 // rescales reproduce their tables for all 256 inputs (checked here,
 // exhaustively), so the kernel is exact by construction; otherwise Add runs
 // the tables.
 type addSIMD struct {
 	ok bool
-	// epi: the zero points of a and b (8 int32 lanes each), the split
-	// rescales of a and b (splitVectors vectors of 8 lanes each), then the
-	// output's epilogue table.
-	epi [64 + 2*splitVectors*32 + epiVectors*32]byte
+	// epi: the split rescales of a and b (splitVectors vectors of 8 lanes
+	// each, zero points folded in), the output's epilogue table, then its
+	// right shift as a count vector. The kernel shifts every lane by the
+	// same count (VPSRAD), so shift vectors hold it in their low quadword.
+	epi [2*splitVectors*32 + epiVectors*32 + 32]byte
 }
 
 // splitRescale is one input's rescale in addSIMD's form; the vectors of
@@ -37,22 +41,28 @@ type splitRescale struct{ mh, ml, rndLo, shLo, rndHi, shHi int32 }
 
 const splitVectors = 6
 
-func newSplitRescale(m int32, u int32) (splitRescale, bool) {
+// newSplitRescale returns the split form of the rescale of d = q − z by
+// multiplier m and shift u, as a function of q (z folded in).
+func newSplitRescale(m int32, u int32, z int32) (splitRescale, bool) {
+	var r splitRescale
 	switch {
 	case m < 0 || u < 9 || u > 46:
 		return splitRescale{}, false
 	case u <= 16:
-		return splitRescale{mh: m >> u, ml: m & (1<<u - 1), rndLo: 1 << (u - 1), shLo: u}, true
+		r = splitRescale{mh: m >> u, ml: m & (1<<u - 1), rndLo: 1 << (u - 1), shLo: u}
 	default:
-		return splitRescale{mh: m >> 16, ml: m & 0xFFFF, shLo: 16, rndHi: 1 << (u - 17), shHi: u - 16}, true
+		r = splitRescale{mh: m >> 16, ml: m & 0xFFFF, shLo: 16, rndHi: 1 << (u - 17), shHi: u - 16}
 	}
+	r.rndLo -= z * r.ml // int32 wrap-around, as the kernel's additions
+	r.rndHi -= z * r.mh
+	return r, true
 }
 
 // apply is the kernel's arithmetic on one lane (int32 wrap-around, as the
-// vector instructions).
-func (r splitRescale) apply(d int32) int32 {
-	lo := (d*r.ml + r.rndLo) >> r.shLo
-	return (d*r.mh + r.rndHi + lo) >> r.shHi
+// vector instructions): the rescale of input q.
+func (r splitRescale) apply(q int32) int32 {
+	lo := (q*r.ml + r.rndLo) >> r.shLo
+	return (q*r.mh + r.rndHi + lo) >> r.shHi
 }
 
 func newAddSIMD(p *quant.AddParams, t *AddTables) (s addSIMD) {
@@ -62,20 +72,21 @@ func newAddSIMD(p *quant.AddParams, t *AddTables) (s addSIMD) {
 		m     quant.Multiplier
 		table *[256]int32
 	}{{p.AZero, p.AMul, &t.A}, {p.BZero, p.BMul, &t.B}} {
-		r, ok := newSplitRescale(in.m.M, 31-int32(in.m.Shift)-quant.AddLeftShift)
+		r, ok := newSplitRescale(in.m.M, 31-int32(in.m.Shift)-quant.AddLeftShift, in.zero)
 		if !ok {
 			return addSIMD{}
 		}
 		for q := range 256 {
-			if r.apply(int32(q)-in.zero) != in.table[q] {
+			if r.apply(int32(q)) != in.table[q] {
 				return addSIMD{}
 			}
 		}
-		for l := 0; l < 8; l++ {
-			le.PutUint32(s.epi[32*i+4*l:], uint32(in.zero))
-		}
-		tab := s.epi[64+i*splitVectors*32:]
+		tab := s.epi[i*splitVectors*32:]
 		for k, v := range [splitVectors]int32{r.mh, r.ml, r.rndLo, r.shLo, r.rndHi, r.shHi} {
+			if k == 3 || k == 5 { // shift counts
+				le.PutUint64(tab[32*k:], uint64(v))
+				continue
+			}
 			for l := 0; l < 8; l++ {
 				le.PutUint32(tab[32*k+4*l:], uint32(v))
 			}
@@ -89,7 +100,8 @@ func newAddSIMD(p *quant.AddParams, t *AddTables) (s addSIMD) {
 	if out.shl != 0 || out.lo != math.MinInt32 || out.hi != math.MaxInt32 {
 		return addSIMD{}
 	}
-	putEpilogues(s.epi[64+2*splitVectors*32:], 8, 8, func(int) epilogue { return out })
+	putEpilogues(s.epi[2*splitVectors*32:], 8, 8, func(int) epilogue { return out })
+	le.PutUint64(s.epi[2*splitVectors*32+epiVectors*32:], uint64(out.shr))
 	s.ok = true
 	return s
 }

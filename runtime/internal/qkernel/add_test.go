@@ -46,9 +46,10 @@ func TestAddMatchesRef(t *testing.T) {
 }
 
 // The split rescale of the SIMD Add reproduces quant's single-rounding
-// multiply on every input difference, for every shift an Add multiplier can
-// have (Shift −31 to 0) and mantissas at the ends of their range and at
-// random, and for the zero multiplier.
+// multiply of q − z on every input q, for every shift an Add multiplier can
+// have (Shift −31 to 0), mantissas at the ends of their range and at
+// random, the zero multiplier, and zero points at the ends and at random
+// (folded into the rounding terms).
 func TestSplitRescaleExact(t *testing.T) {
 	r := newRand(t)
 	for shift := quant.MinShift; shift <= 0; shift++ {
@@ -61,13 +62,15 @@ func TestSplitRescaleExact(t *testing.T) {
 			if M == 0 {
 				m = quant.Multiplier{}
 			}
-			sr, ok := newSplitRescale(m.M, 31-int32(m.Shift)-quant.AddLeftShift)
-			if !ok {
-				t.Fatalf("%v: no split rescale", m)
-			}
-			for d := int32(-255); d <= 255; d++ {
-				if got, want := sr.apply(d), quant.MultiplyByQuantizedMultiplierSingleRounding(d<<quant.AddLeftShift, m); got != want {
-					t.Fatalf("%v, d = %d: split rescale %d, want %d", m, d, got, want)
+			for _, z := range []int32{0, 255, 128, 1 + r.Int32N(254), r.Int32N(256)} {
+				sr, ok := newSplitRescale(m.M, 31-int32(m.Shift)-quant.AddLeftShift, z)
+				if !ok {
+					t.Fatalf("%v: no split rescale", m)
+				}
+				for q := int32(0); q <= 255; q++ {
+					if got, want := sr.apply(q), quant.MultiplyByQuantizedMultiplierSingleRounding((q-z)<<quant.AddLeftShift, m); got != want {
+						t.Fatalf("%v, q = %d, z = %d: split rescale %d, want %d", m, q, z, got, want)
+					}
 				}
 			}
 		}

@@ -96,11 +96,11 @@ func winogradOutputF23_avx2(m *byte, blk *byte, y0 *byte, y1 *byte, y2 *byte, y3
 //go:noescape
 func maxU8_avx2(out *byte, in *byte, n32 int)
 
-// addU8_avx2 computes, for i < 16·n16, y[i] = out(ea(a[i] − za) + eb(b[i] − zb)) with the
-// rescales (and zero points) of epi and the output stage oc.
+// addU8_avx2 computes, for i < 32·n32, y[i] = out(ea(a[i]) + eb(b[i])) with the rescales
+// of epi (zero points folded in) and the output stage oc.
 //
 //go:noescape
-func addU8_avx2(a *byte, b *byte, y *byte, n16 int, epi *byte, oc *int32)
+func addU8_avx2(a *byte, b *byte, y *byte, n32 int, epi *byte, oc *int32)
 
 // quantizeF32_avx2 computes y[i·ys] = quant.Quantize(x[i], scale, zp, Uint8) for i < 8·n8
 // (k: scale, lo, hi as float32 vectors, then zp as an int32 vector).

@@ -20,18 +20,18 @@ func maxRowArch(out, in []uint8) int {
 	return 32 * n
 }
 
-// addArch computes Add over the largest multiple of 16 elements of y with
+// addArch computes Add over the largest multiple of 32 elements of y with
 // AVX2 (addSIMD) and returns how many it did (0 without AVX2, or when the
 // tables have no exact arithmetic form).
 func addArch(t *AddTables, a, b, y []uint8) int {
-	n := len(y) / 16
+	n := len(y) / 32
 	if !x86Features.avx2 || n == 0 || !t.simd.ok {
 		return 0
 	}
 	a, b = a[:len(y)], b[:len(y)]
 	oc := outConsts(&t.O)
 	addU8_avx2(&a[0], &b[0], &y[0], n, &t.simd.epi[0], &oc[0])
-	return 16 * n
+	return 32 * n
 }
 
 // quantizeArch runs QuantizeU8 over the largest multiple of 8 values with

@@ -28,14 +28,15 @@ func maxU8() {
 	RET()
 }
 
-// epilogueSteps is requant as a list of steps (one instruction each), so
-// that independent streams can be interleaved; a nil oc leaves out the
-// output stage, outClamp false its clamp (requantFast).
-func epilogueSteps(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem, outClamp bool) []func() {
+// addOutputSteps is the output stage of addU8_avx2 as a list of steps (one
+// instruction each), so that independent streams can be interleaved: the
+// AVX2 epilogue (requant) without the accumulator clamp and left shift
+// (addSIMD takes only epilogues without them), its right shift, the same
+// for every lane, by a count (shr: the low quadword of a vector; on Zen 3
+// VPSRAD by a count is much cheaper than VPSRAVD), and the output clamp
+// only when clamped.
+func addOutputSteps(s, e, o VecPhysical, tab func(int) Mem, shr Mem, oc func(int) Mem, clamped bool) []func() {
 	steps := []func(){
-		func() { VPMAXSD(tab(tAccLo), s, s) },
-		func() { VPMINSD(tab(tAccHi), s, s) },
-		func() { VPSLLVD(tab(tShl), s, s) },
 		func() { VPSHUFD(U8(0xF5), s, o) },
 		func() { VPMULDQ(tab(tMultE), s, e) },
 		func() { VPMULDQ(tab(tMultO), o, o) },
@@ -43,22 +44,20 @@ func epilogueSteps(s, e, o VecPhysical, tab func(int) Mem, oc func(int) Mem, out
 		func() { VPADDQ(tab(tRndO), o, o) },
 		func() { VPSRLQ(U8(32), e, e) },
 		func() { VPBLENDD(U8(0xAA), o, e, s) },
-		func() { VPSRAVD(tab(tShr), s, s) },
+		func() { VPSRAD(shr, s, s) },
 	}
-	if oc != nil && outClamp {
+	if clamped {
 		steps = append(steps,
 			func() { VPMAXSD(oc(1), s, s) },
 			func() { VPMINSD(oc(2), s, s) })
 	}
-	if oc != nil {
-		steps = append(steps, func() { VPADDD(oc(0), s, s) })
-	}
-	return steps
+	return append(steps, func() { VPADDD(oc(0), s, s) })
 }
 
 // Split rescale table of one Add input (addSIMD), in vectors of 8 dwords:
 // the high and low parts of the multiplier, the low part's rounding term
-// and shift, the high part's rounding term and the final shift.
+// and shift, the high part's rounding term and the final shift (the shifts
+// as counts for VPSRAD: the low quadword).
 const (
 	sMh = iota
 	sMl
@@ -78,85 +77,99 @@ func splitRescaleSteps(d, t VecPhysical, tab func(int) Mem) []func() {
 		func() { VPMULLD(tab(sMh), d, d) },
 		func() { VPADDD(tab(sRndLo), t, t) },
 		func() { VPADDD(tab(sRndHi), d, d) },
-		func() { VPSRAVD(tab(sShLo), t, t) },
+		func() { VPSRAD(tab(sShLo), t, t) },
 		func() { VPADDD(t, d, d) },
-		func() { VPSRAVD(tab(sShHi), d, d) },
+		func() { VPSRAD(tab(sShHi), d, d) },
 	}
 }
 
-// addU8 emits addU8_avx2: the residual addition of AddTables for n16
-// groups of 16 elements, in arithmetic: each input minus its zero point
-// goes through its split rescale (splitRescaleSteps), the two are added and
-// the sum goes through the output epilogue. Two streams of 8 elements are
-// interleaved (the epilogues are long dependency chains). epi (addSIMD):
-// the zero points of a and b (8 lanes each), the split rescale tables of a
-// and b, then the output's epilogue table.
+// addU8 emits addU8_avx2: the residual addition of AddTables for n32
+// groups of 32 elements, in arithmetic: each input goes through its split
+// rescale (splitRescaleSteps; its zero point is folded into the rounding
+// terms), the two are added and the sum goes through the output epilogue.
+// Four streams of 8 elements, 3 registers each, are interleaved (each is a
+// long dependency chain), and their results are narrowed together: two
+// VPACKSSDW, one VPACKUSWB and a VPERMD put the 32 bytes in order for one
+// store. epi (addSIMD): the split rescale tables of a and b, the output's
+// epilogue table, then its right shift as a count vector.
 func addU8() {
-	TEXT("addU8_avx2", attr.NOSPLIT, "func(a, b, y *byte, n16 int, epi *byte, oc *int32)")
-	Doc("addU8_avx2 computes, for i < 16·n16, y[i] = out(ea(a[i] − za) + eb(b[i] − zb)) with the",
-		"rescales (and zero points) of epi and the output stage oc.")
+	TEXT("addU8_avx2", attr.NOSPLIT, "func(a, b, y *byte, n32 int, epi *byte, oc *int32)")
+	Doc("addU8_avx2 computes, for i < 32·n32, y[i] = out(ea(a[i]) + eb(b[i])) with the rescales",
+		"of epi (zero points folded in) and the output stage oc.")
 	Pragma("noescape")
 	Load(Param("a"), RAX)
 	Load(Param("b"), RBX)
 	Load(Param("y"), RDI)
-	Load(Param("n16"), RCX)
+	Load(Param("n32"), RCX)
 	Load(Param("epi"), RSI)
 	Load(Param("oc"), RDX)
+	VMOVDQU(addOrder, addOrderReg)
 	const splitBytes = sVectors * 32
 	split := func(i int) func(int) Mem {
-		return func(k int) Mem { return Mem{Base: RSI, Disp: 64 + i*splitBytes + k*32} }
+		return func(k int) Mem { return Mem{Base: RSI, Disp: i*splitBytes + k*32} }
 	}
-	out := func(k int) Mem { return Mem{Base: RSI, Disp: 64 + 2*splitBytes + k*32} }
+	out := func(k int) Mem { return Mem{Base: RSI, Disp: 2*splitBytes + k*32} }
+	outShr := Mem{Base: RSI, Disp: 2*splitBytes + tVectors*32}
 	ocm := func(k int) Mem { return Mem{Base: RDX, Disp: 32 * k} }
 	// Two copies of the loop: without the output clamp when the output
 	// range is [0, 255] (the packs saturate to it), and with it.
 	CMPL(Mem{Base: RDX, Disp: ocClampOff}, U8(0))
 	JNE(LabelRef("addu8_clamped"))
-	addU8Loop("addu8_loop", split, out, ocm, false)
+	addU8Loop("addu8_loop", split, out, outShr, ocm, false)
 	Label("addu8_clamped")
-	addU8Loop("addu8_loop_clamped", split, out, ocm, true)
+	addU8Loop("addu8_loop_clamped", split, out, outShr, ocm, true)
+}
+
+// addOrder is the VPERMD index that puts the dwords of the packed four
+// streams in element order; addOrderReg holds it in addU8_avx2.
+var (
+	addOrder    Mem
+	addOrderReg = Y12
+)
+
+func init() {
+	// After VPACKSSDW(s1, s0), VPACKSSDW(s3, s2) and VPACKUSWB of the two,
+	// dword j of 128-bit lane L holds elements 4L … 4L+3 of stream j.
+	addOrder = GLOBL("addU8Order", attr.RODATA|attr.NOPTR)
+	for i, v := range []uint32{0, 4, 1, 5, 2, 6, 3, 7} {
+		DATA(4*i, U32(v))
+	}
 }
 
 // addU8Loop is the loop of addU8_avx2 (clamped: with the output clamp);
 // it returns.
-func addU8Loop(label string, split func(int) func(int) Mem, out, ocm func(int) Mem, clamped bool) {
+func addU8Loop(label string, split func(int) func(int) Mem, out func(int) Mem, outShr Mem, ocm func(int) Mem, clamped bool) {
+	const streams = 4
 	Label(label)
-	var streams [2][]func()
-	for st := 0; st < 2; st++ {
-		va, vb := yreg(7*st), yreg(7*st+1)
-		e1, o1, e2 := yreg(7*st+2), yreg(7*st+3), yreg(7*st+4)
-		x := yreg(7*st + 6)
+	var steps [streams][]func()
+	res := make([]VecPhysical, streams)
+	for st := 0; st < streams; st++ {
+		va, vb, t := yreg(3*st), yreg(3*st+1), yreg(3*st+2)
+		res[st] = va
 		off := 8 * st
-		steps := []func(){
+		s := []func(){
 			func() { VPMOVZXBD(Mem{Base: RAX, Disp: off}, va) },
 			func() { VPMOVZXBD(Mem{Base: RBX, Disp: off}, vb) },
-			func() { VPSUBD(Mem{Base: RSI}, va, va) },
-			func() { VPSUBD(Mem{Base: RSI, Disp: 32}, vb, vb) },
 		}
-		ea := splitRescaleSteps(va, e1, split(0))
-		eb := splitRescaleSteps(vb, e2, split(1))
-		for i := range ea {
-			steps = append(steps, ea[i], eb[i])
+		s = append(s, splitRescaleSteps(va, t, split(0))...)
+		s = append(s, splitRescaleSteps(vb, t, split(1))...)
+		s = append(s, func() { VPADDD(vb, va, va) })
+		s = append(s, addOutputSteps(va, vb, t, out, outShr, ocm, clamped)...)
+		steps[st] = s
+	}
+	for i := range steps[0] {
+		for st := range steps {
+			steps[st][i]()
 		}
-		steps = append(steps, func() { VPADDD(vb, va, va) })
-		// The output epilogue without its first three steps (the clamp
-		// of the accumulator and the left shift): addSIMD takes only
-		// epilogues whose clamp is the int32 range and shift 0.
-		steps = append(steps, epilogueSteps(va, e1, o1, out, ocm, clamped)[3:]...)
-		steps = append(steps,
-			func() { VEXTRACTI128(U8(1), va, x.AsX()) },
-			func() { VPACKSSDW(x.AsX(), va.AsX(), va.AsX()) },
-			func() { VPACKUSWB(va.AsX(), va.AsX(), va.AsX()) },
-			func() { MOVQ(va.AsX(), Mem{Base: RDI, Disp: off}) })
-		streams[st] = steps
 	}
-	for i := range streams[0] {
-		streams[0][i]()
-		streams[1][i]()
-	}
-	ADDQ(U8(16), RAX)
-	ADDQ(U8(16), RBX)
-	ADDQ(U8(16), RDI)
+	VPACKSSDW(res[1], res[0], res[0])
+	VPACKSSDW(res[3], res[2], res[2])
+	VPACKUSWB(res[2], res[0], res[0])
+	VPERMD(res[0], addOrderReg, res[0])
+	VMOVDQU(res[0], Mem{Base: RDI})
+	ADDQ(U8(32), RAX)
+	ADDQ(U8(32), RBX)
+	ADDQ(U8(32), RDI)
 	DECQ(RCX)
 	JNE(LabelRef(label))
 	VZEROUPPER()
