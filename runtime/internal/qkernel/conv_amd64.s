@@ -833,17 +833,17 @@ TEXT ·convU8S8_5x16c4_avx2madd(SB), NOSPLIT, $72-88
 
 convU8S8_5x16c4_avx2madd_block:
 	VPBROADCASTD convMaddOnes<>+0(SB), Y14
-	VPXOR        Y0, Y0, Y0
-	VPXOR        Y1, Y1, Y1
-	VPXOR        Y2, Y2, Y2
-	VPXOR        Y3, Y3, Y3
-	VPXOR        Y4, Y4, Y4
-	VPXOR        Y5, Y5, Y5
-	VPXOR        Y6, Y6, Y6
-	VPXOR        Y7, Y7, Y7
-	VPXOR        Y8, Y8, Y8
-	VPXOR        Y9, Y9, Y9
 	MOVQ         (SP), SI
+	VMOVDQU      (SI), Y0
+	VMOVDQA      Y0, Y2
+	VMOVDQA      Y0, Y4
+	VMOVDQA      Y0, Y6
+	VMOVDQA      Y0, Y8
+	VMOVDQU      32(SI), Y1
+	VMOVDQA      Y1, Y3
+	VMOVDQA      Y1, Y5
+	VMOVDQA      Y1, Y7
+	VMOVDQA      Y1, Y9
 	ADDQ         $0x000002c0, SI
 	MOVQ         ind+8(FP), DI
 	MOVQ         DI, DX
@@ -864,51 +864,48 @@ convU8S8_5x16c4_avx2madd_tap:
 	MOVQ    64(SP), R11
 	MOVLQSX (DI)(R11*1), R11
 	ADDQ    BX, R11
+	XORQ    R12, R12
 	MOVQ    kq+24(FP), CX
 
 convU8S8_5x16c4_avx2madd_k:
 	VMOVDQU      (SI), Y10
 	VMOVDQU      32(SI), Y11
-	VPBROADCASTD (AX), Y12
+	VPBROADCASTD (AX)(R12*1), Y12
 	VPMADDUBSW   Y10, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y0, Y0
 	VPMADDUBSW   Y11, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y1, Y1
-	VPBROADCASTD (R8), Y12
+	VPBROADCASTD (R8)(R12*1), Y12
 	VPMADDUBSW   Y10, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y2, Y2
 	VPMADDUBSW   Y11, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y3, Y3
-	VPBROADCASTD (R9), Y12
+	VPBROADCASTD (R9)(R12*1), Y12
 	VPMADDUBSW   Y10, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y4, Y4
 	VPMADDUBSW   Y11, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y5, Y5
-	VPBROADCASTD (R10), Y12
+	VPBROADCASTD (R10)(R12*1), Y12
 	VPMADDUBSW   Y10, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y6, Y6
 	VPMADDUBSW   Y11, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y7, Y7
-	VPBROADCASTD (R11), Y12
+	VPBROADCASTD (R11)(R12*1), Y12
 	VPMADDUBSW   Y10, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y8, Y8
 	VPMADDUBSW   Y11, Y12, Y13
 	VPMADDWD     Y14, Y13, Y13
 	VPADDD       Y13, Y9, Y9
-	ADDQ         $0x04, AX
-	ADDQ         $0x04, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x04, R10
-	ADDQ         $0x04, R11
+	ADDQ         $0x04, R12
 	ADDQ         $0x00000040, SI
 	DECQ         CX
 	JNE          convU8S8_5x16c4_avx2madd_k
@@ -926,7 +923,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPOR         512(SI), Y12, Y12
 	VPTEST       Y12, Y12
 	JNE          convU8S8_5x16c4_avx2madd_slow
-	VPADDD       (SI), Y0, Y0
 	VPSHUFD      $0xf5, Y0, Y13
 	VPMULDQ      288(SI), Y0, Y12
 	VPMULDQ      320(SI), Y13, Y13
@@ -936,7 +932,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPBLENDD     $0xaa, Y13, Y12, Y0
 	VPSRAVD      416(SI), Y0, Y0
 	VPADDD       (CX), Y0, Y0
-	VPADDD       32(SI), Y1, Y1
 	VPSHUFD      $0xf5, Y1, Y13
 	VPMULDQ      544(SI), Y1, Y12
 	VPMULDQ      576(SI), Y13, Y13
@@ -952,7 +947,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPACKUSWB    X12, X0, X0
 	VMOVDQU      X0, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y2, Y2
 	VPSHUFD      $0xf5, Y2, Y13
 	VPMULDQ      288(SI), Y2, Y12
 	VPMULDQ      320(SI), Y13, Y13
@@ -962,7 +956,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPBLENDD     $0xaa, Y13, Y12, Y2
 	VPSRAVD      416(SI), Y2, Y2
 	VPADDD       (CX), Y2, Y2
-	VPADDD       32(SI), Y3, Y3
 	VPSHUFD      $0xf5, Y3, Y13
 	VPMULDQ      544(SI), Y3, Y12
 	VPMULDQ      576(SI), Y13, Y13
@@ -980,7 +973,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPACKUSWB    X12, X2, X2
 	VMOVDQU      X2, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y4, Y4
 	VPSHUFD      $0xf5, Y4, Y13
 	VPMULDQ      288(SI), Y4, Y12
 	VPMULDQ      320(SI), Y13, Y13
@@ -990,7 +982,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPBLENDD     $0xaa, Y13, Y12, Y4
 	VPSRAVD      416(SI), Y4, Y4
 	VPADDD       (CX), Y4, Y4
-	VPADDD       32(SI), Y5, Y5
 	VPSHUFD      $0xf5, Y5, Y13
 	VPMULDQ      544(SI), Y5, Y12
 	VPMULDQ      576(SI), Y13, Y13
@@ -1008,7 +999,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPACKUSWB    X12, X4, X4
 	VMOVDQU      X4, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y6, Y6
 	VPSHUFD      $0xf5, Y6, Y13
 	VPMULDQ      288(SI), Y6, Y12
 	VPMULDQ      320(SI), Y13, Y13
@@ -1018,7 +1008,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPBLENDD     $0xaa, Y13, Y12, Y6
 	VPSRAVD      416(SI), Y6, Y6
 	VPADDD       (CX), Y6, Y6
-	VPADDD       32(SI), Y7, Y7
 	VPSHUFD      $0xf5, Y7, Y13
 	VPMULDQ      544(SI), Y7, Y12
 	VPMULDQ      576(SI), Y13, Y13
@@ -1036,7 +1025,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPACKUSWB    X12, X6, X6
 	VMOVDQU      X6, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y8, Y8
 	VPSHUFD      $0xf5, Y8, Y13
 	VPMULDQ      288(SI), Y8, Y12
 	VPMULDQ      320(SI), Y13, Y13
@@ -1046,7 +1034,6 @@ convU8S8_5x16c4_avx2madd_k:
 	VPBLENDD     $0xaa, Y13, Y12, Y8
 	VPSRAVD      416(SI), Y8, Y8
 	VPADDD       (CX), Y8, Y8
-	VPADDD       32(SI), Y9, Y9
 	VPSHUFD      $0xf5, Y9, Y13
 	VPMULDQ      544(SI), Y9, Y12
 	VPMULDQ      576(SI), Y13, Y13
@@ -1066,7 +1053,6 @@ convU8S8_5x16c4_avx2madd_k:
 	JMP          convU8S8_5x16c4_avx2madd_stored
 
 convU8S8_5x16c4_avx2madd_slow:
-	VPADDD       (SI), Y0, Y0
 	VPMAXSD      192(SI), Y0, Y0
 	VPMINSD      224(SI), Y0, Y0
 	VPSLLVD      256(SI), Y0, Y0
@@ -1081,7 +1067,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPMAXSD      32(CX), Y0, Y0
 	VPMINSD      64(CX), Y0, Y0
 	VPADDD       (CX), Y0, Y0
-	VPADDD       32(SI), Y1, Y1
 	VPMAXSD      448(SI), Y1, Y1
 	VPMINSD      480(SI), Y1, Y1
 	VPSLLVD      512(SI), Y1, Y1
@@ -1102,7 +1087,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPACKUSWB    X12, X0, X0
 	VMOVDQU      X0, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y2, Y2
 	VPMAXSD      192(SI), Y2, Y2
 	VPMINSD      224(SI), Y2, Y2
 	VPSLLVD      256(SI), Y2, Y2
@@ -1117,7 +1101,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPMAXSD      32(CX), Y2, Y2
 	VPMINSD      64(CX), Y2, Y2
 	VPADDD       (CX), Y2, Y2
-	VPADDD       32(SI), Y3, Y3
 	VPMAXSD      448(SI), Y3, Y3
 	VPMINSD      480(SI), Y3, Y3
 	VPSLLVD      512(SI), Y3, Y3
@@ -1140,7 +1123,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPACKUSWB    X12, X2, X2
 	VMOVDQU      X2, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y4, Y4
 	VPMAXSD      192(SI), Y4, Y4
 	VPMINSD      224(SI), Y4, Y4
 	VPSLLVD      256(SI), Y4, Y4
@@ -1155,7 +1137,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPMAXSD      32(CX), Y4, Y4
 	VPMINSD      64(CX), Y4, Y4
 	VPADDD       (CX), Y4, Y4
-	VPADDD       32(SI), Y5, Y5
 	VPMAXSD      448(SI), Y5, Y5
 	VPMINSD      480(SI), Y5, Y5
 	VPSLLVD      512(SI), Y5, Y5
@@ -1178,7 +1159,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPACKUSWB    X12, X4, X4
 	VMOVDQU      X4, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y6, Y6
 	VPMAXSD      192(SI), Y6, Y6
 	VPMINSD      224(SI), Y6, Y6
 	VPSLLVD      256(SI), Y6, Y6
@@ -1193,7 +1173,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPMAXSD      32(CX), Y6, Y6
 	VPMINSD      64(CX), Y6, Y6
 	VPADDD       (CX), Y6, Y6
-	VPADDD       32(SI), Y7, Y7
 	VPMAXSD      448(SI), Y7, Y7
 	VPMINSD      480(SI), Y7, Y7
 	VPSLLVD      512(SI), Y7, Y7
@@ -1216,7 +1195,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPACKUSWB    X12, X6, X6
 	VMOVDQU      X6, (DI)
 	ADDQ         DX, DI
-	VPADDD       (SI), Y8, Y8
 	VPMAXSD      192(SI), Y8, Y8
 	VPMINSD      224(SI), Y8, Y8
 	VPSLLVD      256(SI), Y8, Y8
@@ -1231,7 +1209,6 @@ convU8S8_5x16c4_avx2madd_slow:
 	VPMAXSD      32(CX), Y8, Y8
 	VPMINSD      64(CX), Y8, Y8
 	VPADDD       (CX), Y8, Y8
-	VPADDD       32(SI), Y9, Y9
 	VPMAXSD      448(SI), Y9, Y9
 	VPMINSD      480(SI), Y9, Y9
 	VPSLLVD      512(SI), Y9, Y9
@@ -2427,46 +2404,42 @@ wggemm_group:
 	VPXOR Y9, Y9, Y9
 	VPXOR Y10, Y10, Y10
 	VPXOR Y11, Y11, Y11
+	XORQ  R14, R14
 
 wggemm_loop:
 	VMOVDQU      (SI), Y12
 	VMOVDQU      32(SI), Y13
-	VPBROADCASTD (AX), Y14
+	VPBROADCASTD (AX)(R14*1), Y14
 	VPMADDWD     Y12, Y14, Y15
 	VPADDD       Y15, Y0, Y0
 	VPMADDWD     Y13, Y14, Y15
 	VPADDD       Y15, Y1, Y1
-	VPBROADCASTD (R8), Y14
+	VPBROADCASTD (R8)(R14*1), Y14
 	VPMADDWD     Y12, Y14, Y15
 	VPADDD       Y15, Y2, Y2
 	VPMADDWD     Y13, Y14, Y15
 	VPADDD       Y15, Y3, Y3
-	VPBROADCASTD (R9), Y14
+	VPBROADCASTD (R9)(R14*1), Y14
 	VPMADDWD     Y12, Y14, Y15
 	VPADDD       Y15, Y4, Y4
 	VPMADDWD     Y13, Y14, Y15
 	VPADDD       Y15, Y5, Y5
-	VPBROADCASTD (R10), Y14
+	VPBROADCASTD (R10)(R14*1), Y14
 	VPMADDWD     Y12, Y14, Y15
 	VPADDD       Y15, Y6, Y6
 	VPMADDWD     Y13, Y14, Y15
 	VPADDD       Y15, Y7, Y7
-	VPBROADCASTD (R11), Y14
+	VPBROADCASTD (R11)(R14*1), Y14
 	VPMADDWD     Y12, Y14, Y15
 	VPADDD       Y15, Y8, Y8
 	VPMADDWD     Y13, Y14, Y15
 	VPADDD       Y15, Y9, Y9
-	VPBROADCASTD (R12), Y14
+	VPBROADCASTD (R12)(R14*1), Y14
 	VPMADDWD     Y12, Y14, Y15
 	VPADDD       Y15, Y10, Y10
 	VPMADDWD     Y13, Y14, Y15
 	VPADDD       Y15, Y11, Y11
-	ADDQ         $0x04, AX
-	ADDQ         $0x04, R8
-	ADDQ         $0x04, R9
-	ADDQ         $0x04, R10
-	ADDQ         $0x04, R11
-	ADDQ         $0x04, R12
+	ADDQ         $0x04, R14
 	ADDQ         $0x40, SI
 	DECQ         CX
 	JNE          wggemm_loop

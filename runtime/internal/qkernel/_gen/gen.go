@@ -355,26 +355,35 @@ func avx2madd(mr, nr int) {
 	ones := yreg(mr*nv + nv + 2)
 	l := prologue(mr)
 
+	// The rows advance by one offset (off) instead of mr pointer
+	// increments per step.
+	off := gpRows[mr]
+	if mr+1 > len(gpRows) {
+		panic(name + ": no register for the row offset")
+	}
 	Label(name + "_block")
 	VPBROADCASTD(maddOnes, ones)
-	for i := 0; i < mr; i++ {
-		for v := 0; v < nv; v++ {
-			VPXOR(acc(i, v), acc(i, v), acc(i, v))
+	// The accumulators start at the bias (the block's first vectors).
+	MOVQ(l.blk, RSI)
+	for v := 0; v < nv; v++ {
+		VMOVDQU(Mem{Base: RSI, Disp: 32 * v}, acc(0, v))
+		for i := 1; i < mr; i++ {
+			VMOVDQA(acc(0, v), acc(i, v))
 		}
 	}
-	MOVQ(l.blk, RSI)
 	ADDQ(U32(weightsOff(nr, 8)), RSI)
 	tapStart(l)
 
 	Label(name + "_tap")
 	loadRows(l, mr)
+	XORQ(off, off)
 	Load(Param("kq"), RCX)
 	Label(name + "_k")
 	for v := 0; v < nv; v++ {
 		VMOVDQU(Mem{Base: RSI, Disp: 32 * v}, wr(v))
 	}
 	for i := 0; i < mr; i++ {
-		VPBROADCASTD(Mem{Base: gpRows[i]}, act)
+		VPBROADCASTD(Mem{Base: gpRows[i], Index: off, Scale: 1}, act)
 		for v := 0; v < nv; v++ {
 			// prod = u8(act) · s8(w) pair sums (Intel operand order reversed).
 			VPMADDUBSW(wr(v), act, prod)
@@ -382,9 +391,7 @@ func avx2madd(mr, nr int) {
 			VPADDD(prod, acc(i, v), acc(i, v))
 		}
 	}
-	for i := 0; i < mr; i++ {
-		ADDQ(U8(4), gpRows[i])
-	}
+	ADDQ(U8(4), off)
 	ADDQ(U32(4*nr), RSI)
 	DECQ(RCX)
 	JNE(LabelRef(name + "_k"))
@@ -415,7 +422,7 @@ func maddEpilogue(name string, mr, nr int, acc func(i, v int) VecPhysical, e, o 
 		for v := 0; v < nv; v++ {
 			s := acc(i, v)
 			tab := func(k int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (v*tVectors+k)*32} }
-			VPADDD(Mem{Base: RSI, Disp: 32 * v}, s, s) // bias
+			// (the bias is in the accumulator since the block's start)
 			requantFast(s, e, o, tab, func(k int) Mem { return Mem{Base: RCX, Disp: 32 * k} }, false, fast)
 		}
 		if i > 0 {
