@@ -35,7 +35,7 @@ func maxU8() {
 // for every lane, by a count (shr: the low quadword of a vector; on Zen 3
 // VPSRAD by a count is much cheaper than VPSRAVD), and the output clamp
 // only when clamped.
-func addOutputSteps(s, e, o VecPhysical, tab func(int) Mem, shr Mem, oc func(int) Mem, clamped bool) []func() {
+func addOutputSteps(s, e, o VecPhysical, tab func(int) Mem, shr VecPhysical, oc func(int) Mem, clamped bool) []func() {
 	steps := []func(){
 		func() { VPSHUFD(U8(0xF5), s, o) },
 		func() { VPMULDQ(tab(tMultE), s, e) },
@@ -44,7 +44,7 @@ func addOutputSteps(s, e, o VecPhysical, tab func(int) Mem, shr Mem, oc func(int
 		func() { VPADDQ(tab(tRndO), o, o) },
 		func() { VPSRLQ(U8(32), e, e) },
 		func() { VPBLENDD(U8(0xAA), o, e, s) },
-		func() { VPSRAD(shr, s, s) },
+		func() { VPSRAD(shr.AsX(), s, s) },
 	}
 	if clamped {
 		steps = append(steps,
@@ -55,31 +55,31 @@ func addOutputSteps(s, e, o VecPhysical, tab func(int) Mem, shr Mem, oc func(int
 }
 
 // Split rescale table of one Add input (addSIMD), in vectors of 8 dwords:
-// the high and low parts of the multiplier, the low part's rounding term
-// and shift, the high part's rounding term and the final shift (the shifts
-// as counts for VPSRAD: the low quadword).
+// the high and low parts of the multiplier, the low part's rounding term,
+// the high part's rounding term and the final shift (a count for VPSRAD:
+// the low quadword; the first shift is always 16).
 const (
 	sMh = iota
 	sMl
 	sRndLo
-	sShLo
 	sRndHi
 	sShHi
 	sVectors
 )
 
-// splitRescaleSteps computes, in place on d (int32 lanes, |d| ≤ 255), the
-// input rescale of addSIMD with two 32-bit products:
-// ((d·Mh + rndHi) + ((d·Ml + rndLo) >> shLo)) >> shHi; t is a temporary.
-func splitRescaleSteps(d, t VecPhysical, tab func(int) Mem) []func() {
+// splitRescaleSteps computes, in place on d (the input bytes as int32
+// lanes), the input rescale of addSIMD with two 32-bit products:
+// ((d·Mh + rndHi) + ((d·Ml + rndLo) >> 16)) >> shHi, shHi in register sh;
+// t is a temporary.
+func splitRescaleSteps(d, t VecPhysical, tab func(int) Mem, sh VecPhysical) []func() {
 	return []func(){
 		func() { VPMULLD(tab(sMl), d, t) },
 		func() { VPMULLD(tab(sMh), d, d) },
 		func() { VPADDD(tab(sRndLo), t, t) },
 		func() { VPADDD(tab(sRndHi), d, d) },
-		func() { VPSRAD(tab(sShLo), t, t) },
+		func() { VPSRAD(U8(16), t, t) },
 		func() { VPADDD(t, d, d) },
-		func() { VPSRAD(tab(sShHi), d, d) },
+		func() { VPSRAD(sh.AsX(), d, d) },
 	}
 }
 
@@ -109,15 +109,18 @@ func addU8() {
 		return func(k int) Mem { return Mem{Base: RSI, Disp: i*splitBytes + k*32} }
 	}
 	out := func(k int) Mem { return Mem{Base: RSI, Disp: 2*splitBytes + k*32} }
-	outShr := Mem{Base: RSI, Disp: 2*splitBytes + tVectors*32}
+	// The three shift counts stay in registers (addShifts).
+	VMOVDQU(Mem{Base: RSI, Disp: sShHi * 32}, addShifts[0].AsX())
+	VMOVDQU(Mem{Base: RSI, Disp: splitBytes + sShHi*32}, addShifts[1].AsX())
+	VMOVDQU(Mem{Base: RSI, Disp: 2*splitBytes + tVectors*32}, addShifts[2].AsX())
 	ocm := func(k int) Mem { return Mem{Base: RDX, Disp: 32 * k} }
 	// Two copies of the loop: without the output clamp when the output
 	// range is [0, 255] (the packs saturate to it), and with it.
 	CMPL(Mem{Base: RDX, Disp: ocClampOff}, U8(0))
 	JNE(LabelRef("addu8_clamped"))
-	addU8Loop("addu8_loop", split, out, outShr, ocm, false)
+	addU8Loop("addu8_loop", split, out, ocm, false)
 	Label("addu8_clamped")
-	addU8Loop("addu8_loop_clamped", split, out, outShr, ocm, true)
+	addU8Loop("addu8_loop_clamped", split, out, ocm, true)
 }
 
 // addOrder is the VPERMD index that puts the dwords of the packed four
@@ -125,6 +128,9 @@ func addU8() {
 var (
 	addOrder    Mem
 	addOrderReg = Y12
+	// addShifts hold the final shift counts of a's and b's rescales and
+	// the output's right shift.
+	addShifts = [3]VecPhysical{Y13, Y14, Y15}
 )
 
 func init() {
@@ -138,7 +144,7 @@ func init() {
 
 // addU8Loop is the loop of addU8_avx2 (clamped: with the output clamp);
 // it returns.
-func addU8Loop(label string, split func(int) func(int) Mem, out func(int) Mem, outShr Mem, ocm func(int) Mem, clamped bool) {
+func addU8Loop(label string, split func(int) func(int) Mem, out, ocm func(int) Mem, clamped bool) {
 	const streams = 4
 	Label(label)
 	var steps [streams][]func()
@@ -151,10 +157,10 @@ func addU8Loop(label string, split func(int) func(int) Mem, out func(int) Mem, o
 			func() { VPMOVZXBD(Mem{Base: RAX, Disp: off}, va) },
 			func() { VPMOVZXBD(Mem{Base: RBX, Disp: off}, vb) },
 		}
-		s = append(s, splitRescaleSteps(va, t, split(0))...)
-		s = append(s, splitRescaleSteps(vb, t, split(1))...)
+		s = append(s, splitRescaleSteps(va, t, split(0), addShifts[0])...)
+		s = append(s, splitRescaleSteps(vb, t, split(1), addShifts[1])...)
 		s = append(s, func() { VPADDD(vb, va, va) })
-		s = append(s, addOutputSteps(va, vb, t, out, outShr, ocm, clamped)...)
+		s = append(s, addOutputSteps(va, vb, t, out, addShifts[2], ocm, clamped)...)
 		steps[st] = s
 	}
 	for i := range steps[0] {
