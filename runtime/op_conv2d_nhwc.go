@@ -165,7 +165,7 @@ func (o *convOp) build(p *plan) (step, error) {
 		s.wino, s.zeroOff = o.wino, p.regionOff(st.zeroID)
 		s.nPix = 1
 		if p.threads > 1 {
-			s.nPix = partsFor(o.wino.Tiles(&g), 6, 4*p.threads, 1)
+			s.nPix = partsFor(o.wino.Tiles(&g), 6, partsPerThread*p.threads, 1)
 		}
 		return s, nil
 	} else if st.zeroID >= 0 {
@@ -175,8 +175,8 @@ func (o *convOp) build(p *plan) (step, error) {
 	} else {
 		s.pw = true
 	}
-	if p.threads > 1 && g.Groups < 4*p.threads {
-		want := (4*p.threads + g.Groups - 1) / g.Groups
+	if p.threads > 1 && g.Groups < partsPerThread*p.threads {
+		want := (partsPerThread*p.threads + g.Groups - 1) / g.Groups
 		s.nPix = partsFor(g.Pixels(), k.MR, want, 1)
 		if s.nPix < want {
 			s.nCh = partsFor(g.NC(), k.NR, (want+s.nPix-1)/s.nPix, 1)
@@ -254,3 +254,10 @@ func (s *convStep) run(rs *runState, task, worker int) {
 		s.pc.RunIGEMM(grp, p0, p1, n0, n1, s.ind, rs.arena, rs.arena, s.yOff, s.g.OC, s.out)
 	}
 }
+
+// partsPerThread is how many tasks a convolution is split into per thread.
+// The pool hands them out one at a time, so threads that finish early take
+// more, and the imbalance is bounded by one task: with 4 per thread,
+// ResNet-50 at 240x320 on 2 threads lost ~6 % to it (38.4 -> 36.4 ms with
+// 8, the same with 12 to 24; 224x224 unchanged).
+const partsPerThread = 8
