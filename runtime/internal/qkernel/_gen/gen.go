@@ -271,11 +271,19 @@ func avx2(mr, nr int) {
 	// in two copies, with and without the clamps (requantFast).
 	epilogueGP(l)
 	e, o := tmp, mask
-	fastEpilogueCheck(RCX, nr/8, func(h int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (h*tVectors+tShl)*32} }, e, name+"_slow")
-	avx2Epilogue(name, mr, nr, acc, e, o, true)
+	epilogueCopies(l, name, nr, e, func(fast bool) { avx2Epilogue(name, mr, nr, acc, e, o, fast) })
+}
+
+// epilogueCopies ends a conv kernel: the check of fastEpilogueCheck (tmp
+// is clobbered), the epilogue emit(true), the epilogue emit(false) for the
+// blocks that fail it, then the loop to the next block and the return.
+// emit jumps to <name>_stored after its last row.
+func epilogueCopies(l locals, name string, nr int, tmp VecPhysical, emit func(fast bool)) {
+	fastEpilogueCheck(RCX, nr/8, func(h int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (h*tVectors+tShl)*32} }, tmp, name+"_slow")
+	emit(true)
 	JMP(LabelRef(name + "_stored"))
 	Label(name + "_slow")
-	avx2Epilogue(name, mr, nr, acc, e, o, false)
+	emit(false)
 	Label(name + "_stored")
 	nextBlock(l, nr, name+"_block")
 	VZEROUPPER()
@@ -403,15 +411,7 @@ func avx2madd(mr, nr int) {
 	// copies, with and without the clamps (requantFast).
 	epilogueGP(l)
 	e, o := act, prod
-	fastEpilogueCheck(RCX, nv, func(h int) Mem { return Mem{Base: RSI, Disp: tableOff(nr) + (h*tVectors+tShl)*32} }, e, name+"_slow")
-	maddEpilogue(name, mr, nr, acc, e, o, true)
-	JMP(LabelRef(name + "_stored"))
-	Label(name + "_slow")
-	maddEpilogue(name, mr, nr, acc, e, o, false)
-	Label(name + "_stored")
-	nextBlock(l, nr, name+"_block")
-	VZEROUPPER()
-	RET()
+	epilogueCopies(l, name, nr, e, func(fast bool) { maddEpilogue(name, mr, nr, acc, e, o, fast) })
 }
 
 // maddEpilogue is the epilogue of convU8S8_<mr>x<nr>c4_avx2madd (fast: see
