@@ -36,8 +36,15 @@ type convOp struct {
 // winogradMaxChannels bounds the channel counts that take the Winograd
 // path: its weights are 3.6 times the size of int8 weights, and past 256
 // channels (ResNet's last stage, 7x7 pixels at 224x224) they stream from
-// memory for few tiles.
-const winogradMaxChannels = 256
+// memory for few tiles. That still beats the exact int16 direct kernel
+// (ResNet-18's 512-channel 3x3 layers, 1 thread: 1.88 -> 1.5 ms each at
+// 224x224), so layers on that kernel go up to winogradMaxChannelsExact;
+// the VPMADDUBSW kernel (pair-safe and 7-bit weights) is faster than
+// Winograd there (1.33 vs 1.5 ms).
+const (
+	winogradMaxChannels      = 256
+	winogradMaxChannelsExact = 512
+)
 
 // mergeMaxKC bounds KW·C for merged convolutions.
 const mergeMaxKC = 48
@@ -56,8 +63,12 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 		return nil, err
 	}
 	var wino *qkernel.Winograd
+	maxC := winogradMaxChannels
+	if pk == kern {
+		maxC = winogradMaxChannelsExact
+	}
 	if !fc && !merged && win.kh == 3 && win.kw == 3 && win.sh == 1 && win.sw == 1 && win.dh == 1 && win.dw == 1 &&
-		w.Groups == 1 && w.KC <= winogradMaxChannels && w.NC <= winogradMaxChannels {
+		w.Groups == 1 && w.KC <= maxC && w.NC <= maxC {
 		if wino, err = qkernel.NewWinograd(kern, w); err != nil {
 			return nil, err
 		}
@@ -163,9 +174,14 @@ func (o *convOp) build(p *plan) (step, error) {
 		s.pad = &padCopy{n: g.N, h: g.H, w: g.W, c: g.C, hp: st.hp, wp: st.wp, top: g.PadT, left: g.PadL, x: s.xOff, y: pad}
 	} else if st.wino {
 		s.wino, s.zeroOff = o.wino, p.regionOff(st.zeroID)
-		s.nPix = 1
 		if p.threads > 1 {
-			s.nPix = partsFor(o.wino.Tiles(&g), 6, partsPerThread*p.threads, 1)
+			// Tiles first; with too few tiles, the output channels too
+			// (each part then reads only its channels' weights).
+			want := partsPerThread * p.threads
+			s.nPix = partsFor(o.wino.Tiles(&g), 6, want, 1)
+			if s.nPix < want {
+				s.nCh = partsFor(g.OC, 16, (want+s.nPix-1)/s.nPix, 1)
+			}
 		}
 		return s, nil
 	} else if st.zeroID >= 0 {
@@ -195,7 +211,8 @@ type convStep struct {
 	out        *qkernel.Output
 	mr, nr     int
 	nPix, nCh  int
-	// wino: the Winograd path, in nPix parts of the tiles.
+	// wino: the Winograd path, in nPix parts of the tiles by nCh parts of
+	// the output channels.
 	wino    *qkernel.Winograd
 	zeroOff int
 }
@@ -233,11 +250,12 @@ func (c *padCopy) run(a []byte) {
 
 func (s *convStep) run(rs *runState, task, worker int) {
 	if s.wino != nil {
-		t0, t1 := splitRange(s.wino.Tiles(&s.g), s.nPix, 6, task)
-		if t0 < t1 {
+		t0, t1 := splitRange(s.wino.Tiles(&s.g), s.nPix, 6, task/s.nCh)
+		n0, n1 := splitRange(s.g.OC, s.nCh, 16, task%s.nCh)
+		if t0 < t1 && n0 < n1 {
 			sc := rs.scratch[worker]
 			scratch := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(sc))), 4*len(sc))
-			s.wino.Run(&s.g, t0, t1, rs.arena, s.xOff, s.zeroOff, rs.arena, s.yOff, s.g.OC, s.out, scratch)
+			s.wino.Run(&s.g, t0, t1, n0, n1, rs.arena, s.xOff, s.zeroOff, rs.arena, s.yOff, s.g.OC, s.out, scratch)
 		}
 		return
 	}

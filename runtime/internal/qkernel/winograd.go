@@ -139,14 +139,19 @@ func (wg *Winograd) ScratchBytes() int {
 }
 
 // Run computes output tiles [t0, t1) of g (tile t = (n·⌈OH/2⌉ + ty)·⌈OW/2⌉
-// + tx covers output rows 2ty, 2ty+1 and columns 2tx, 2tx+1 of image n):
+// + tx covers output rows 2ty, 2ty+1 and columns 2tx, 2tx+1 of image n),
+// output channels [n0, n1) (multiples of 16; splitting the channels lets
+// threads share a layer with few tiles without each reading all weights):
 // the input tensor at x[xOff:] (NHWC, C channels, read up to 16 bytes
 // past a pixel's channels: arena slack), zeroOff a row of at least cp
 // bytes of the input zero point, outputs at y[yOff + p·yStride + n] for
 // output pixel p and channel n. scratch has ScratchBytes bytes.
-func (wg *Winograd) Run(g *ConvGeom, t0, t1 int, x []byte, xOff, zeroOff int, y []byte, yOff, yStride int, o *Output, scratch []byte) {
+func (wg *Winograd) Run(g *ConvGeom, t0, t1, n0, n1 int, x []byte, xOff, zeroOff int, y []byte, yOff, yStride int, o *Output, scratch []byte) {
 	if g.C != wg.C || g.OC != wg.OC || !g.WinogradFits() {
 		panic(fmt.Sprintf("qkernel: Winograd packed for %d→%d channels run on %+v", wg.C, wg.OC, *g))
+	}
+	if n0 < 0 || n0 > n1 || n1 > wg.OC || n0%16 != 0 || n1%16 != 0 {
+		panic(fmt.Sprintf("qkernel: Winograd channels [%d, %d) of %d: not whole blocks of 16", n0, n1, wg.OC))
 	}
 	cp, chunk := wg.cp, wg.chunk
 	th, tw := (g.OH+1)/2, (g.OW+1)/2
@@ -193,7 +198,7 @@ func (wg *Winograd) Run(g *ConvGeom, t0, t1 int, x []byte, xOff, zeroOff int, y 
 			}
 			winogradInput(&x[0], &off[0], cp/16, &V[j*cp*2], vs)
 		}
-		for b := 0; b < nb; b++ {
+		for b := n0 / 16; b < n1/16; b++ {
 			for xi := 0; xi < 16; xi++ {
 				w := wg.u[(xi*nb+b)*(cp/2)*64:]
 				winogradGemm(&V[xi*np*cp*2], cp*2, cp/2, &w[0], &M[xi*64], 1024, np/winogradRows)

@@ -72,7 +72,15 @@ func (c *convCase) runWinograd(t *testing.T, r *rand.Rand, wg *Winograd) []uint8
 	tiles := wg.Tiles(&g)
 	for t0 := 0; t0 < tiles; {
 		t1 := min(tiles, t0+1+r.IntN(2*wg.ChunkTiles()))
-		wg.Run(&g, t0, t1, arena, xOff, zeroOff, y, yOff, g.OC, &c.o, scratch)
+		// The channels in one range or in random ranges of whole blocks.
+		for n0 := 0; n0 < g.OC; {
+			n1 := g.OC
+			if r.IntN(2) == 0 {
+				n1 = min(g.OC, n0+16*(1+r.IntN(3)))
+			}
+			wg.Run(&g, t0, t1, n0, n1, arena, xOff, zeroOff, y, yOff, g.OC, &c.o, scratch)
+			n0 = n1
+		}
 		t0 = t1
 	}
 	for i, v := range y {
