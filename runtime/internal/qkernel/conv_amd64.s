@@ -2884,6 +2884,39 @@ maxu8_loop:
 	VZEROUPPER
 	RET
 
+// func maxTapsU8_avx2(out *byte, in *byte, off *int64, taps int, n32 int)
+// Requires: AVX, AVX2
+TEXT ·maxTapsU8_avx2(SB), NOSPLIT, $0-40
+	PCALIGN $64
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ off+16(FP), DX
+	MOVQ taps+24(FP), R8
+	MOVQ n32+32(FP), CX
+
+maxtaps_block:
+	MOVQ    (DX), AX
+	VMOVDQU (SI)(AX*1), Y0
+	MOVQ    $0x00000001, R9
+	CMPQ    R8, $0x01
+	JE      maxtaps_store
+
+maxtaps_tap:
+	MOVQ    (DX)(R9*8), AX
+	VPMAXUB (SI)(AX*1), Y0, Y0
+	INCQ    R9
+	CMPQ    R9, R8
+	JNE     maxtaps_tap
+
+maxtaps_store:
+	VMOVDQU Y0, (DI)
+	ADDQ    $0x20, SI
+	ADDQ    $0x20, DI
+	DECQ    CX
+	JNE     maxtaps_block
+	VZEROUPPER
+	RET
+
 // func addU8_avx2(a *byte, b *byte, y *byte, n32 int, epi *byte, oc *int32)
 // Requires: AVX, AVX2
 TEXT ·addU8_avx2(SB), NOSPLIT, $0-48

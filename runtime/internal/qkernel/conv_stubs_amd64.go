@@ -96,6 +96,12 @@ func winogradOutputF23_avx2(m *byte, blk *byte, y0 *byte, y1 *byte, y2 *byte, y3
 //go:noescape
 func maxU8_avx2(out *byte, in *byte, n32 int)
 
+// maxTapsU8_avx2 sets out[i] = max over t < taps of in[off[t] + i], for
+// i < 32·n32 (taps ≥ 1).
+//
+//go:noescape
+func maxTapsU8_avx2(out *byte, in *byte, off *int64, taps int, n32 int)
+
 // addU8_avx2 computes, for i < 32·n32, y[i] = out(ea(a[i]) + eb(b[i])) with the rescales
 // of epi (zero points folded in) and the output stage oc.
 //

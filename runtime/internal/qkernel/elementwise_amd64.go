@@ -20,6 +20,22 @@ func maxRowArch(out, in []uint8) int {
 	return 32 * n
 }
 
+// maxTapsArch sets out[i] to the maximum of x[off[t] + i] over the taps,
+// over the largest multiple of 32 bytes of out, with AVX2, and returns how
+// many bytes it did (0 without AVX2). Every x[off[t] : off[t]+len(out)]
+// must lie inside x.
+func maxTapsArch(out, x []uint8, off []int64) int {
+	n := len(out) / 32
+	if !x86Features.avx2 || n == 0 || len(off) == 0 {
+		return 0
+	}
+	for _, o := range off {
+		_ = x[o : o+int64(len(out))]
+	}
+	maxTapsU8_avx2(&out[0], &x[0], &off[0], len(off), n)
+	return 32 * n
+}
+
 // addArch computes Add over the largest multiple of 32 elements of y with
 // AVX2 (addSIMD) and returns how many it did (0 without AVX2, or when the
 // tables have no exact arithmetic form).

@@ -10,11 +10,39 @@ package qkernel
 // pooling.
 func MaxPool(g *PoolGeom, x, y []uint8, p0, p1 int) {
 	C := g.C
+	var offs [maxPoolTaps]int64
 	for p := p0; p < p1; p++ {
 		ox := p % g.OW
 		oy := (p / g.OW) % g.OH
 		n := p / (g.OW * g.OH)
 		out := y[p*C : (p+1)*C]
+		// The window's taps inside the input; the SIMD kernel takes them
+		// all at once (one call per pixel), the rest (the channels past its
+		// multiple of 32, or a window of more taps) runs here.
+		taps := 0
+		for ky := 0; ky < g.KH; ky++ {
+			iy := oy*g.SH - g.PadT + ky*g.DH
+			if uint(iy) >= uint(g.H) {
+				continue
+			}
+			for kx := 0; kx < g.KW; kx++ {
+				ix := ox*g.SW - g.PadL + kx*g.DW
+				if uint(ix) >= uint(g.W) {
+					continue
+				}
+				if taps < maxPoolTaps {
+					offs[taps] = int64(((n*g.H+iy)*g.W + ix) * C)
+				}
+				taps++
+			}
+		}
+		done := 0
+		if taps <= maxPoolTaps {
+			done = maxTapsArch(out, x, offs[:taps])
+		}
+		if done == C {
+			continue
+		}
 		first := true
 		for ky := 0; ky < g.KH; ky++ {
 			iy := oy*g.SH - g.PadT + ky*g.DH
@@ -27,17 +55,21 @@ func MaxPool(g *PoolGeom, x, y []uint8, p0, p1 int) {
 					continue
 				}
 				off := ((n*g.H+iy)*g.W + ix) * C
-				in := x[off : off+C]
+				in := x[off+done : off+C]
 				if first {
-					copy(out, in)
+					copy(out[done:], in)
 					first = false
 					continue
 				}
-				maxRow(out, in)
+				maxRow(out[done:], in)
 			}
 		}
 	}
 }
+
+// maxPoolTaps bounds the windows MaxPool hands to the SIMD kernel in one
+// call (ResNet's is 3×3).
+const maxPoolTaps = 16
 
 // maxRow sets out[i] = max(out[i], in[i]): SIMD (maxRowArch) where the
 // CPU has it, then the rest here.

@@ -28,6 +28,40 @@ func maxU8() {
 	RET()
 }
 
+// maxTapsU8 emits maxTapsU8_avx2: one max-pooling output pixel, the
+// maximum over taps input rows, 32 bytes at a time.
+func maxTapsU8() {
+	TEXT("maxTapsU8_avx2", attr.NOSPLIT, "func(out, in *byte, off *int64, taps, n32 int)")
+	Doc("maxTapsU8_avx2 sets out[i] = max over t < taps of in[off[t] + i], for",
+		"i < 32·n32 (taps ≥ 1).")
+	Pragma("noescape")
+	Load(Param("out"), RDI)
+	Load(Param("in"), RSI)
+	Load(Param("off"), RDX)
+	Load(Param("taps"), R8)
+	Load(Param("n32"), RCX)
+	Label("maxtaps_block")
+	MOVQ(Mem{Base: RDX}, RAX)
+	VMOVDQU(Mem{Base: RSI, Index: RAX, Scale: 1}, Y0)
+	MOVQ(U32(1), R9)
+	CMPQ(R8, U8(1))
+	JE(LabelRef("maxtaps_store"))
+	Label("maxtaps_tap")
+	MOVQ(Mem{Base: RDX, Index: R9, Scale: 8}, RAX)
+	VPMAXUB(Mem{Base: RSI, Index: RAX, Scale: 1}, Y0, Y0)
+	INCQ(R9)
+	CMPQ(R9, R8)
+	JNE(LabelRef("maxtaps_tap"))
+	Label("maxtaps_store")
+	VMOVDQU(Y0, Mem{Base: RDI})
+	ADDQ(U8(32), RSI)
+	ADDQ(U8(32), RDI)
+	DECQ(RCX)
+	JNE(LabelRef("maxtaps_block"))
+	VZEROUPPER()
+	RET()
+}
+
 // addOutputSteps is the output stage of addU8_avx2 as a list of steps (one
 // instruction each), so that independent streams can be interleaved: the
 // AVX2 epilogue (requant) without the accumulator clamp and left shift

@@ -40,6 +40,7 @@ func main() {
 	winogradGemm()
 	winogradOutput()
 	maxU8()
+	maxTapsU8()
 	addU8()
 	quantizeF32()
 	Generate()
