@@ -10,66 +10,48 @@ package qkernel
 // pooling.
 func MaxPool(g *PoolGeom, x, y []uint8, p0, p1 int) {
 	C := g.C
-	var offs [maxPoolTaps]int64
+	var buf [16]int64 // ResNet's window is 3×3
+	offs := buf[:0]
 	for p := p0; p < p1; p++ {
-		ox := p % g.OW
-		oy := (p / g.OW) % g.OH
-		n := p / (g.OW * g.OH)
 		out := y[p*C : (p+1)*C]
-		// The window's taps inside the input; the SIMD kernel takes them
-		// all at once (one call per pixel), the rest (the channels past its
-		// multiple of 32, or a window of more taps) runs here.
-		taps := 0
-		for ky := 0; ky < g.KH; ky++ {
-			iy := oy*g.SH - g.PadT + ky*g.DH
-			if uint(iy) >= uint(g.H) {
-				continue
-			}
-			for kx := 0; kx < g.KW; kx++ {
-				ix := ox*g.SW - g.PadL + kx*g.DW
-				if uint(ix) >= uint(g.W) {
-					continue
-				}
-				if taps < maxPoolTaps {
-					offs[taps] = int64(((n*g.H+iy)*g.W + ix) * C)
-				}
-				taps++
-			}
+		offs = g.windowOffsets(p, offs[:0])
+		if len(offs) == 0 {
+			continue
 		}
-		done := 0
-		if taps <= maxPoolTaps {
-			done = maxTapsArch(out, x, offs[:taps])
-		}
+		// The SIMD kernel takes the whole window in one call; the channels
+		// past its multiple of 32 run here.
+		done := maxTapsArch(out, x, offs)
 		if done == C {
 			continue
 		}
-		first := true
-		for ky := 0; ky < g.KH; ky++ {
-			iy := oy*g.SH - g.PadT + ky*g.DH
-			if uint(iy) >= uint(g.H) {
-				continue
-			}
-			for kx := 0; kx < g.KW; kx++ {
-				ix := ox*g.SW - g.PadL + kx*g.DW
-				if uint(ix) >= uint(g.W) {
-					continue
-				}
-				off := ((n*g.H+iy)*g.W + ix) * C
-				in := x[off+done : off+C]
-				if first {
-					copy(out[done:], in)
-					first = false
-					continue
-				}
-				maxRow(out[done:], in)
-			}
+		copy(out[done:], x[offs[0]+int64(done):offs[0]+int64(C)])
+		for _, o := range offs[1:] {
+			maxRow(out[done:], x[o+int64(done):o+int64(C)])
 		}
 	}
 }
 
-// maxPoolTaps bounds the windows MaxPool hands to the SIMD kernel in one
-// call (ResNet's is 3×3).
-const maxPoolTaps = 16
+// windowOffsets appends to offs the offsets in the input of the first
+// channel of every input pixel of output pixel p's window that lies inside
+// the input (the padding is skipped), in tap order.
+func (g *PoolGeom) windowOffsets(p int, offs []int64) []int64 {
+	ox := p % g.OW
+	oy := (p / g.OW) % g.OH
+	n := p / (g.OW * g.OH)
+	for ky := 0; ky < g.KH; ky++ {
+		iy := oy*g.SH - g.PadT + ky*g.DH
+		if uint(iy) >= uint(g.H) {
+			continue
+		}
+		for kx := 0; kx < g.KW; kx++ {
+			ix := ox*g.SW - g.PadL + kx*g.DW
+			if uint(ix) < uint(g.W) {
+				offs = append(offs, int64(((n*g.H+iy)*g.W+ix)*g.C))
+			}
+		}
+	}
+	return offs
+}
 
 // maxRow sets out[i] = max(out[i], in[i]): SIMD (maxRowArch) where the
 // CPU has it, then the rest here.
@@ -86,29 +68,16 @@ func maxRow(out, in []uint8) {
 func AvgPool(g *PoolGeom, x []uint8, xZero int32, countPad bool, reqs []Requant, o *Output, y []uint8, p0, p1 int, acc []int32) {
 	C := g.C
 	acc = acc[:C]
+	var buf [16]int64
+	offs := buf[:0]
 	for p := p0; p < p1; p++ {
-		ox := p % g.OW
-		oy := (p / g.OW) % g.OH
-		n := p / (g.OW * g.OH)
 		clear(acc)
-		taps := 0
-		for ky := 0; ky < g.KH; ky++ {
-			iy := oy*g.SH - g.PadT + ky*g.DH
-			if uint(iy) >= uint(g.H) {
-				continue
-			}
-			for kx := 0; kx < g.KW; kx++ {
-				ix := ox*g.SW - g.PadL + kx*g.DW
-				if uint(ix) >= uint(g.W) {
-					continue
-				}
-				off := ((n*g.H+iy)*g.W + ix) * C
-				sumRow(acc, x[off:off+C])
-				taps++
-			}
+		offs = g.windowOffsets(p, offs[:0])
+		for _, off := range offs {
+			sumRow(acc, x[off:off+int64(C)])
 		}
-		r := reqs[g.Divisor(oy, ox, countPad)]
-		requantRow(y[p*C:(p+1)*C], acc, int32(taps)*xZero, r, o)
+		r := reqs[g.Divisor((p/g.OW)%g.OH, p%g.OW, countPad)]
+		requantRow(y[p*C:(p+1)*C], acc, int32(len(offs))*xZero, r, o)
 	}
 }
 
