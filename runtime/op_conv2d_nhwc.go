@@ -27,9 +27,10 @@ type convOp struct {
 	// weights have KS = KH and KC = KW·C (the same memory order, OHWI).
 	merged bool
 	c      int // input channels when merged
-	// wino: the 3×3 stride-1 convolution also packed for Winograd's
-	// F(2×2, 3×3) (qkernel.Winograd), which runs it when the kernel tier
-	// has that path (AVX2).
+	// wino: the 3×3 stride-1 convolution packed for Winograd's F(2×2, 3×3)
+	// (qkernel.Winograd) when the kernel tier has that path (AVX2). It then
+	// runs every input size (the layer alone decides WinogradFits), and the
+	// direct packing keeps only its shape: its weights are dropped.
 	wino *qkernel.Winograd
 }
 
@@ -80,8 +81,9 @@ func newConvOp(nodes []*onnx.Node, kern *qkernel.ConvKernel, w *qkernel.ConvWeig
 	op := &convOp{opBase: opBase{kind: kind, nodes: nodes, kernel: pk.Name, lowered: true, weights: packed.Bytes()},
 		packed: packed, win: win, fc: fc, xZero: w.XZero, output: out, merged: merged, c: c, wino: wino}
 	if wino != nil {
+		packed.Data = nil
 		op.kernel = qkernel.WinogradName
-		op.weights += wino.Bytes()
+		op.weights = wino.Bytes()
 	}
 	return op, nil
 }
@@ -132,7 +134,10 @@ func (o *convOp) infer(p *plan) error {
 		g.OC = pc.NC
 	}
 	st := &convPlan{g: g, zeroID: -1, padID: -1}
-	if o.wino != nil && g.WinogradFits() {
+	if o.wino != nil {
+		if !g.WinogradFits() { // cannot happen: the layer decides it
+			return fmt.Errorf("Winograd layer on geometry %+v", g)
+		}
 		st.wino = true
 		p.needScratch((o.wino.ScratchBytes() + 3) / 4)
 	}
